@@ -189,6 +189,7 @@ class _Run:
     n_iter: int
     converged: bool
     collapsed: np.ndarray
+    objective: float  # log-likelihood, plus the log prior density for MAP-EM
 
     @property
     def log_likelihood(self):
@@ -208,8 +209,9 @@ def fit_em(
     weights_init=None,
     means_init=None,
     variances_init=None,
+    priors=None,
 ):
-    """Fit a univariate Gaussian mixture by maximum likelihood (EM).
+    """Fit a univariate Gaussian mixture by maximum likelihood (EM), or MAP with ``priors``.
 
     Parameters
     ----------
@@ -239,6 +241,11 @@ def fit_em(
     weights_init, means_init, variances_init : array_like, shape (K,), optional
         Explicit start (any subset; missing parts are estimated from the start ``init`` gives,
         or, when ``means_init`` is given, from assigning each observation to its nearest mean).
+    priors : gmm_bayes.Priors, optional
+        Maximize the log-posterior of :func:`gmm_bayes.build_model` with these priors instead
+        of the likelihood (MAP-EM: the M-step adds the priors' terms). ``reg_covar`` then
+        defaults to 0, since the prior on ``sigma`` already keeps variances away from 0, and
+        ``tol`` applies to the log-posterior.
 
     Returns
     -------
@@ -272,13 +279,14 @@ def fit_em(
 
     std = _Standardizer.of(x)
     z = (x - std.loc) / std.scale
-    reg_z = _regularization(reg_covar, x, std)
+    reg_z = 0.0 if priors is not None and reg_covar is None else _regularization(reg_covar, x, std)
     start_z = _start_to_z(start, std)
+    step = _Step(reg_z) if priors is None else priors.em_step(x, std.loc, std.scale, reg_z)
 
     deterministic = init == "quantile" or all(v is not None for v in start_z.values())
     runs = []
     for _ in range(1 if deterministic else n_init):
-        runs.extend(_healthy_run(z, k, init, start_z, reg_z, tol, max_iter, rng, deterministic))
+        runs.extend(_healthy_run(z, k, init, start_z, step, tol, max_iter, rng, deterministic))
     return _result(runs, x, std, reg_z, max_iter)
 
 
@@ -311,7 +319,25 @@ def _regularization(reg_covar, x, std):
     return as_nonnegative_float(reg_covar, "reg_covar") / std.scale**2
 
 
-def _healthy_run(z, k, init, start, reg, tol, max_iter, rng, deterministic):
+@dataclass(frozen=True)
+class _Step:
+    """The maximum-likelihood M-step with ``reg`` added to every variance (standardized units).
+
+    MAP-EM swaps in an object with the same two methods (``Priors.em_step``): ``m_step`` adds
+    the priors' terms and ``log_prior`` is added to the log-likelihood in the convergence test.
+    """
+
+    reg: float
+
+    def m_step(self, z, resp):
+        weights, means, variances = _m_step(z, resp)
+        return weights, means, variances + self.reg
+
+    def log_prior(self, weights, means, variances):
+        return 0.0
+
+
+def _healthy_run(z, k, init, start, step, tol, max_iter, rng, deterministic):
     """Run EM from one start; on collapse or failure, retry from fresh starts (mixtools' way).
 
     Returns the list of finished runs with a finite log-likelihood: the first healthy one, or
@@ -319,7 +345,7 @@ def _healthy_run(z, k, init, start, reg, tol, max_iter, rng, deterministic):
     """
     finished = []
     for _ in range(1 if deterministic else 1 + MAX_FRESH_STARTS):
-        run = _run_em(z, *_initial_params(z, k, init, start, rng), reg, tol, max_iter)
+        run = _run_em(z, *_initial_params(z, k, init, start, rng), step, tol, max_iter)
         if run is None:
             continue
         if not run.collapsed.any():
@@ -356,29 +382,30 @@ def _initial_params(z, k, init, start, rng):
     return weights / weights.sum(), means, variances
 
 
-def _run_em(z, weights, means, variances, reg, tol, max_iter):
+def _run_em(z, weights, means, variances, step, tol, max_iter):
     """EM iterations from one start; ``None`` when the log-likelihood became non-finite."""
     n = z.size
     log_resp, log_norm = _e_step(z, weights, means, variances)
     history = [float(log_norm.sum())]
+    objective = history[-1] + step.log_prior(weights, means, variances)
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        weights, means, variances = _m_step(z, np.exp(log_resp))
-        variances = variances + reg
+        weights, means, variances = step.m_step(z, np.exp(log_resp))
         with np.errstate(divide="ignore", invalid="ignore"):
             log_resp, log_norm = _e_step(z, weights, means, variances)
         history.append(float(log_norm.sum()))
-        if not np.isfinite(history[-1]):
+        previous, objective = objective, history[-1] + step.log_prior(weights, means, variances)
+        if not np.isfinite(objective):
             return None
-        if abs(history[-1] - history[-2]) / n < tol:
+        if abs(objective - previous) / n < tol:
             converged = True
             break
-    if not np.isfinite(history[-1]):
+    if not np.isfinite(objective):
         return None
     nk = weights * n
-    collapsed = (nk < MIN_COMPONENT_COUNT) | (variances <= 2 * reg)
-    return _Run(weights, means, variances, history, n_iter, converged, collapsed)
+    collapsed = (nk < MIN_COMPONENT_COUNT) | (variances <= 2 * step.reg)
+    return _Run(weights, means, variances, history, n_iter, converged, collapsed, objective)
 
 
 def _result(runs, x, std, reg_z, max_iter):
@@ -389,7 +416,7 @@ def _result(runs, x, std, reg_z, max_iter):
         )
     healthy = [r for r in runs if not r.collapsed.any()]
     pool = healthy or runs
-    order = sorted(range(len(pool)), key=lambda i: -pool[i].log_likelihood)
+    order = sorted(range(len(pool)), key=lambda i: -pool[i].objective)
     best = pool[order[0]]
     optima = _distinct([pool[i] for i in order])
     results = [_to_result(r, x, std, reg_z) for r in optima]
