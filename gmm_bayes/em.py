@@ -137,11 +137,17 @@ def m_step(x, resp):
 
 
 def _m_step(x, resp):
+    nk, means, variances = _weighted_stats(x, resp)
+    return nk / x.size, means, variances
+
+
+def _weighted_stats(x, resp):
+    """Effective counts, weighted means and weighted (biased) variances, each shape (K,)."""
     nk = resp.sum(axis=0) + _EPS
     means = resp.T @ x / nk
     diff = x[:, None] - means
     variances = np.einsum("nk,nk->k", resp, diff * diff) / nk
-    return nk / x.size, means, variances
+    return nk, means, variances
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,15 +329,17 @@ def _regularization(reg_covar, x, std):
 class _Step:
     """The maximum-likelihood M-step with ``reg`` added to every variance (standardized units).
 
-    MAP-EM swaps in an object with the same two methods (``Priors.em_step``): ``m_step`` adds
-    the priors' terms and ``log_prior`` is added to the log-likelihood in the convergence test.
+    An M-step needs only the sufficient statistics of the E-step: each component's effective
+    count ``nk`` and its weighted mean and (biased) weighted variance. MAP-EM swaps in an object
+    with the same attribute and methods (``Priors.em_step``): ``m_step`` adds the priors' terms
+    and ``log_prior`` is added to the log-likelihood in the convergence test.
     """
 
     reg: float
 
-    def m_step(self, z, resp):
-        weights, means, variances = _m_step(z, resp)
-        return weights, means, variances + self.reg
+    def m_step(self, nk, means, variances):
+        """``(weights, means, variances)`` from the statistics, each of shape (K,)."""
+        return nk / nk.sum(), means, variances + self.reg
 
     def log_prior(self, weights, means, variances):
         return 0.0
@@ -391,7 +399,7 @@ def _run_em(z, weights, means, variances, step, tol, max_iter):
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        weights, means, variances = step.m_step(z, np.exp(log_resp))
+        weights, means, variances = step.m_step(*_weighted_stats(z, np.exp(log_resp)))
         with np.errstate(divide="ignore", invalid="ignore"):
             log_resp, log_norm = _e_step(z, weights, means, variances)
         history.append(float(log_norm.sum()))
