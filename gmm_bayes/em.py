@@ -4,11 +4,11 @@ The public building blocks are :func:`component_logpdf` (densities), :func:`resp
 (E-step) and :func:`m_step`; :func:`fit_em` drives them with restarts, a convergence test and
 regularization, in the manner of scikit-learn's ``sklearn/mixture/_base.py``.
 
-Internally the data are standardized, ``z = (x - loc) / scale`` with the sample mean and standard
-deviation, and every result is mapped back. EM commutes with that affine map exactly (the
-regularization default is relative to the data's variance and ``tol`` is per observation), so
-standardizing only buys numerical range: data near 1e8 with spread 1, or near 1e-200, fit as
-well as data near 0.
+Internally the data are standardized, ``z = (x - loc) / scale`` with the median and a robust
+scale (interquartile range / 1.349), and every result is mapped back. EM commutes with that
+affine map exactly (the regularization default is relative to the squared robust scale and
+``tol`` is per observation), so standardizing only buys numerical range: data near 1e8 with
+spread 1, or one outlier 1e12 away, fit as well as data near 0.
 """
 
 import warnings
@@ -42,6 +42,7 @@ MAX_FRESH_STARTS = 10
 #: variances must stay representable in float64 once mapped back to the data's units
 _SCALE_RANGE = (1e-150, 1e150)
 _EPS = 10 * np.finfo(np.float64).eps
+_IQR_PER_SD = 1.3489795003921634  # interquartile range of the standard normal
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,16 +165,24 @@ class _Standardizer:
 
     @classmethod
     def of(cls, x):
-        loc = float(np.mean(x))
-        spread = float(np.max(np.abs(x - loc)))
-        if spread == 0.0:
-            return cls(loc, 1.0)
-        # divide before squaring so data near 1e200 do not overflow
-        scale = spread * float(np.sqrt(np.mean(((x - loc) / spread) ** 2)))
-        if not _SCALE_RANGE[0] <= scale <= _SCALE_RANGE[1]:
+        """Median and robust scale of ``x`` (IQR / 1.349, else the sd when over half tie).
+
+        Robust statistics keep one huge outlier from squeezing the bulk of the data into a few
+        ulps of ``z``, and from inflating the relative ``reg_covar`` default.
+        """
+        loc = float(np.median(x))
+        q25, q75 = np.percentile(x, [25, 75])
+        scale = float(q75 - q25) / _IQR_PER_SD
+        if scale == 0.0:
+            spread = float(np.max(np.abs(x - loc)))
+            if spread == 0.0:
+                return cls(loc, 1.0)
+            # divide before squaring so data near 1e200 do not overflow
+            scale = spread * float(np.sqrt(np.mean(((x - loc) / spread) ** 2)))
+        if not _SCALE_RANGE[0] <= scale <= _SCALE_RANGE[1] or not np.isfinite(scale):
             raise DataError(
-                f"x has standard deviation {scale:.3g}: its variance is not representable in "
-                f"float64; rescale x (e.g. x / {scale:.0e}) and map the estimates back"
+                f"x has a spread of {scale:.3g}: variances of that order are not representable "
+                f"in float64; rescale x (e.g. x / {scale:.0e}) and map the estimates back"
             )
         return cls(loc, scale)
 
@@ -240,8 +249,9 @@ def fit_em(
         Maximum number of EM iterations (M-steps). ``0`` returns the starting values.
     reg_covar : float or None
         Added to every variance at each M-step, as in scikit-learn. ``None`` (default) uses
-        ``1e-6 * var(x)``, so a change of units ``a * x + b`` changes the fit only by the same
-        map; a number is used as is, in the data's squared units (scikit-learn's semantics).
+        ``1e-6 * s**2`` with ``s`` the robust scale of ``x`` (IQR / 1.349; the sd when more than
+        half the values tie), so a change of units ``a * x + b`` changes the fit only by the
+        same map; a number is used as is, in the data's squared units (scikit-learn's semantics).
     random_state : None, int or numpy.random.Generator
         Seed of every random choice; the global NumPy RNG is never used.
     weights_init, means_init, variances_init : array_like, shape (K,), optional
@@ -431,7 +441,7 @@ def _result(runs, x, std, reg_z, max_iter):
     result = results[0].with_local_maxima(tuple(results))
     if not healthy:
         warnings.warn(
-            f"component(s) {np.flatnonzero(best.collapsed).tolist()} collapsed in every run "
+            f"component(s) {np.flatnonzero(result.collapsed).tolist()} collapsed in every run "
             "(fewer than 2 effective observations or variance at the reg_covar floor); the "
             "result marks them in `collapsed`. Reduce n_components or increase reg_covar.",
             DegenerateFitWarning,
