@@ -18,13 +18,13 @@ import numpy as np
 from scipy.special import logsumexp
 
 from gmm_bayes._validation import (
+    as_component_vector,
     as_data,
     as_int,
     as_n_components,
     as_nonnegative_float,
     as_variances,
     as_weights,
-    as_component_vector,
 )
 from gmm_bayes.exceptions import ConvergenceWarning, DataError, DegenerateFitWarning, FitError
 from gmm_bayes.result import EMResult
@@ -93,7 +93,9 @@ def responsibilities(x, weights, means, variances):
     """
     means = as_component_vector(means, "means", np.size(means))
     weights = as_weights(weights, means.size, name="weights")
-    log_resp, _ = _e_step(as_data(x), weights, means, as_variances(variances, means.size, "variances"))
+    log_resp, _ = _e_step(
+        as_data(x), weights, means, as_variances(variances, means.size, "variances")
+    )
     return np.exp(log_resp)
 
 
@@ -328,8 +330,9 @@ def _regularization(reg_covar, x, std):
     if reg_covar is None:
         if np.ptp(x) == 0:
             raise DataError(
-                f"all {x.size} values of x equal {x[0]!r}: a Gaussian mixture has no scale to fit; "
-                "pass reg_covar > 0 (in squared units of x) to fit components of that variance"
+                f"all {x.size} values of x equal {float(x[0])!r}: a Gaussian mixture has no "
+                "scale to fit; pass reg_covar > 0 (in squared units of x) to fit components "
+                "of that variance"
             )
         return RELATIVE_REG_COVAR
     return as_nonnegative_float(reg_covar, "reg_covar") / std.scale**2
@@ -384,9 +387,13 @@ def _initial_params(z, k, init, start, rng):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         centres = kmeans_plusplus(z[:, None], k, random_state=seed)[0][:, 0]
     else:
-        centres = rng.choice(np.unique(z), size=k, replace=np.unique(z).size < k)
+        # distinct values in data order (not sorted order), so that x -> -x picks the same points
+        firsts = np.sort(np.unique(z, return_index=True)[1])
+        centres = z[rng.choice(firsts, size=k, replace=firsts.size < k)]
     if centres is None:
-        labels = np.minimum((np.argsort(np.argsort(z, kind="stable")) * k) // z.size, k - 1)
+        # equal-count groups by rank, symmetric under reversing the order
+        ranks = np.argsort(np.argsort(z, kind="stable"), kind="stable")
+        labels = np.minimum(np.floor(k * (ranks + 0.5) / z.size).astype(int), k - 1)
     else:
         labels = np.argmin(np.abs(z[:, None] - centres), axis=1)
     weights, means, variances = _m_step(z, np.eye(k)[labels])
@@ -408,7 +415,8 @@ def _run_em(z, weights, means, variances, step, tol, max_iter):
     objective = history[-1] + step.log_prior(weights, means, variances)
     converged = False
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    while n_iter < max_iter and not converged:
+        n_iter += 1
         weights, means, variances = step.m_step(*_weighted_stats(z, np.exp(log_resp)))
         with np.errstate(divide="ignore", invalid="ignore"):
             log_resp, log_norm = _e_step(z, weights, means, variances)
@@ -416,9 +424,7 @@ def _run_em(z, weights, means, variances, step, tol, max_iter):
         previous, objective = objective, history[-1] + step.log_prior(weights, means, variances)
         if not np.isfinite(objective):
             return None
-        if abs(objective - previous) / n < tol:
-            converged = True
-            break
+        converged = abs(objective - previous) / n < tol
     if not np.isfinite(objective):
         return None
     nk = weights * n

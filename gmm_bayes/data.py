@@ -1,0 +1,330 @@
+"""Load one column of numbers: a bundled data set by name, or a user's CSV / plain-text file.
+
+All validation of raw data files lives here. Only numpy and the standard library are imported, so
+``import gmm_bayes`` stays cheap.
+
+File format accepted by :func:`read_data`
+-----------------------------------------
+- UTF-8 text (a byte-order mark is ignored), any line ends (LF, CRLF, CR).
+- Comma-separated fields; surrounding whitespace and double quotes around a field are removed.
+  Quoted fields may not span lines.
+- Lines starting with ``#`` are comments **only at the top of the file**, before the header or the
+  first data row (the provenance headers of the raw ``.txt`` sources use them). A ``#`` line
+  further down is an error, so a corrupted or concatenated file is not read silently.
+- Blank lines are skipped anywhere.
+- Header row: optional. The first non-blank, non-comment row is a header when at least one of its
+  fields is not a number; otherwise the file has no header and every row is data (a plain text file
+  with one number per line is the simplest case). Columns of a header-less file have no names, so
+  ``column`` must then be None and the file must have a single column.
+- Every data row must have exactly as many fields as the header (or as the first row), and the
+  selected cell must be a finite number (``nan``, ``inf``, ``-Infinity`` ... are refused).
+"""
+
+import csv
+import os
+from importlib import resources
+from itertools import chain
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from gmm_bayes.exceptions import DataError
+
+__all__ = [
+    "DATASETS",
+    "dataset_column",
+    "dataset_path",
+    "list_datasets",
+    "load_dataset",
+    "read_data",
+]
+
+
+class DatasetInfo(NamedTuple):
+    """Registry entry of a bundled data set (``DATASETS[name]``)."""
+
+    file: str
+    column: str
+    description: str
+    units: str
+
+
+#: Bundled data sets: name -> (file in ``data/``, column, one-line description, units).
+#: Provenance and citations: ``data/README.md``.
+DATASETS: dict[str, DatasetInfo] = {
+    "galaxy": DatasetInfo(
+        "galaxy_rg1997.csv",
+        "velocity",
+        "Galaxy velocities, 82 values (Richardson & Green 1997 version, 78th sorted = 26.960)",
+        "1000 km/s",
+    ),
+    "galaxy_mass": DatasetInfo(
+        "galaxies_mass.csv",
+        "velocity",
+        "Galaxy velocities, 82 values (R MASS::galaxies, 78th sorted = 26690, a known typo)",
+        "km/s",
+    ),
+    "faithful": DatasetInfo(
+        "faithful.csv",
+        "waiting",
+        "Old Faithful waiting times between eruptions, 272 values (R datasets::faithful)",
+        "minutes",
+    ),
+    "geyser_waiting": DatasetInfo(
+        "geyser_1985.csv",
+        "waiting",
+        "Old Faithful waiting times, 299 consecutive eruptions, August 1985 (R MASS::geyser)",
+        "minutes",
+    ),
+    "geyser_duration": DatasetInfo(
+        "geyser_1985.csv",
+        "duration",
+        "Old Faithful eruption durations, 299 consecutive eruptions, August 1985 (R MASS::geyser)",
+        "minutes",
+    ),
+    "seed_notebook": DatasetInfo(
+        "seed_notebook.csv",
+        "value",
+        "The seed notebook's 15 raw observations (before its normalization)",
+        "none",
+    ),
+}
+
+_RESOURCE_PACKAGE = "gmm_bayes.datasets"  # ``data/`` mapped in pyproject.toml
+_SOURCE_DIR = Path(__file__).resolve().parent.parent / "data"  # source checkout / editable install
+
+
+def list_datasets() -> dict[str, str]:
+    """Return the bundled data sets.
+
+    Returns
+    -------
+    dict of str to str
+        Data set name -> one-line description (units in brackets).
+    """
+    return {name: f"{info.description} [{info.units}]" for name, info in DATASETS.items()}
+
+
+def _info(name) -> DatasetInfo:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a data set name (str), got {_short(name)}")
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown data set name {name!r}; available: {', '.join(sorted(DATASETS))}"
+        ) from None
+
+
+def dataset_path(name: str) -> Path:
+    """Return the path of a bundled data set's CSV file.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DATASETS`.
+
+    Returns
+    -------
+    pathlib.Path
+        Existing file: inside the installed package (``gmm_bayes/datasets/``) for a wheel install,
+        or the repository's ``data/`` directory for a source checkout or editable install.
+    """
+    file = _info(name).file
+    for candidate in (_installed_file(file), _SOURCE_DIR / file):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"bundled data file {file!r} for data set {name!r} not found in the installed package "
+        f"({_RESOURCE_PACKAGE}) nor in {_SOURCE_DIR}; reinstall gmm_bayes"
+    )
+
+
+def _installed_file(file) -> Path | None:
+    try:
+        resource = resources.files(_RESOURCE_PACKAGE).joinpath(file)
+    except (ModuleNotFoundError, ValueError):
+        return None
+    return resource if isinstance(resource, Path) else None
+
+
+def dataset_column(name: str) -> str:
+    """Return the CSV column holding a bundled data set (e.g. ``"velocity"``)."""
+    return _info(name).column
+
+
+def load_dataset(name: str) -> np.ndarray:
+    """Load a bundled data set.
+
+    Parameters
+    ----------
+    name : str
+        One of ``list_datasets()``: ``"galaxy"``, ``"galaxy_mass"``, ``"faithful"``,
+        ``"geyser_waiting"``, ``"geyser_duration"``, ``"seed_notebook"``.
+
+    Returns
+    -------
+    ndarray of float64, shape (N,)
+        The values in file order.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the available ones).
+    """
+    return read_data(dataset_path(name), column=dataset_column(name))
+
+
+def read_data(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
+    """Read one column of finite numbers from a CSV or plain-text file.
+
+    See the module docstring for the accepted format (header optional, ``#`` comments at the top,
+    blank lines, BOM and CRLF tolerated).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    column : str or None
+        Header name of the column to read. None: the file must have exactly one column.
+
+    Returns
+    -------
+    ndarray of float64, shape (N,)
+        The column's values in file order, N >= 1.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a path or ``column`` is neither a str nor None.
+    DataError
+        The file is missing, unreadable, empty, has no such column, or a row is malformed
+        (wrong number of fields, non-numeric or non-finite cell). The message names the file,
+        the column and the first bad line (1-based line number in the file, offending text).
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {_short(path)}")
+    if column is not None and not isinstance(column, str):
+        raise TypeError(f"column must be a header name (str) or None, got {_short(column)}")
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return _parse(fh, path, column)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a CSV or text file") from None
+    except PermissionError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path}: not UTF-8 text (undecodable byte at offset {err.start})"
+        ) from None
+
+
+def _parse(fh, path, column) -> np.ndarray:
+    rows = _records(fh)
+    first = next(rows, None)
+    if first is None:
+        raise DataError(f"{path}: empty file (no header and no data rows)")
+    header_line, fields = first
+    if all(_is_number(f) for f in fields):
+        names, label = None, "column 1 (no header)"
+        index, data = _headerless_index(path, column, len(fields)), [first]
+    else:
+        names, data = fields, []
+        index = _column_index(path, names, column, header_line)
+        label = f"column {names[index]!r}"
+    width = len(fields)
+    values = [_cell(path, label, names, width, index, rec) for rec in chain(data, rows)]
+    if not values:
+        raise DataError(f"{path}: {label}: header row (line {header_line}) but no data rows")
+    return np.asarray(values, dtype=np.float64)
+
+
+def _records(fh):
+    """Yield ``(line_number, fields)`` for each non-blank row, skipping comments at the top."""
+    preamble = True
+    for lineno, line in enumerate(fh, start=1):
+        text = line.strip()
+        if not text or (preamble and text.startswith("#")):
+            continue
+        preamble = False
+        if '"' in line:
+            fields = next(csv.reader([line], skipinitialspace=True))
+        else:
+            fields = line.split(",")
+        yield lineno, [f.strip() for f in fields]
+
+
+def _headerless_index(path, column, width) -> int:
+    if column is not None:
+        raise DataError(
+            f"{path}: column {column!r} requested but the file has no header row "
+            "(its first row is all numbers); pass column=None for a one-column file"
+        )
+    if width != 1:
+        raise DataError(
+            f"{path}: no header row and {width} columns; add a header row and pass column=NAME"
+        )
+    return 0
+
+
+def _column_index(path, names, column, line) -> int:
+    if column is None:
+        if len(names) != 1:
+            raise DataError(
+                f"{path}: {len(names)} columns {names} (header on line {line}); "
+                "pass column=NAME to choose one"
+            )
+        return 0
+    if names.count(column) == 0:
+        raise DataError(
+            f"{path}: no column {column!r} in the header (line {line}); available columns: {names}"
+        )
+    if names.count(column) > 1:
+        raise DataError(f"{path}: column {column!r} appears more than once in the header {names}")
+    return names.index(column)
+
+
+def _cell(path, label, names, width, index, record) -> float:
+    lineno, fields = record
+    where = f"{path}: {label}, line {lineno}"
+    if len(fields) != width:
+        expected = f"the header has {width}" if names is not None else f"the first row has {width}"
+        raise DataError(
+            f"{where}: {len(fields)} fields but {expected}: {_short(','.join(fields))}"
+            + _comment_hint(fields)
+        )
+    text = fields[index]
+    try:
+        value = float(text) if "_" not in text else None
+    except ValueError:
+        value = None
+    if value is None and not text:
+        raise DataError(f"{where}: empty cell")
+    if value is None:
+        raise DataError(f"{where}: not a number: {_short(text)}" + _comment_hint(fields))
+    if not np.isfinite(value):
+        raise DataError(f"{where}: non-finite value {_short(text)}; drop or impute it first")
+    return value
+
+
+def _comment_hint(fields) -> str:
+    if fields and fields[0].startswith("#"):
+        return " (# comment lines are allowed only at the top of the file)"
+    return ""
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return "_" not in text
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
