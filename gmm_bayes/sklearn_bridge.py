@@ -48,8 +48,9 @@ def fit_sklearn(x, n_components, **kwargs):
     variances = gm.covariances_[:, 0, 0][order]
     weights = gm.weights_[order]
     log_likelihood = float(gm.score(x[:, None]) * x.size)
-    history = np.append(np.asarray(getattr(gm, "lower_bounds_", []), dtype=float) * x.size,
-                        log_likelihood)
+    history = np.append(
+        np.asarray(getattr(gm, "lower_bounds_", []), dtype=float) * x.size, log_likelihood
+    )
     reg = float(gm.reg_covar)
     result = EMResult(
         weights=weights,
