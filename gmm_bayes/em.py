@@ -407,20 +407,63 @@ def _initial_params(z, k, init, start, rng):
     return weights / weights.sum(), means, variances
 
 
+#: rows per block of the fused E/M pass: B x K temporaries stay in cache
+_BLOCK = 16384
+
+
+def _em_pass(z, weights, means, variances):
+    """One pass over the data: log-likelihood and the next M-step's sufficient statistics.
+
+    Blocked numpy instead of :func:`_e_step` + :func:`_weighted_stats` on whole (N, K) arrays:
+    the temporaries stay in cache, which makes an iteration several times faster at N = 1e6.
+    Second moments accumulate about the current means (a shift that the new means barely
+    move), so variances keep their precision.
+
+    Returns
+    -------
+    log_likelihood : float
+    nk, new_means, new_variances : ndarray, shape (K,)
+        Effective counts, weighted means and weighted biased variances.
+    """
+    with np.errstate(divide="ignore"):
+        const = np.log(weights) - 0.5 * np.log(2 * np.pi * variances)
+    half_precision = 0.5 / variances
+    s0 = np.zeros_like(means)
+    s1 = np.zeros_like(means)
+    s2 = np.zeros_like(means)
+    log_likelihood = 0.0
+    for start in range(0, z.size, _BLOCK):
+        d = z[start : start + _BLOCK, None] - means
+        d2 = d * d
+        log_joint = const - d2 * half_precision
+        top = log_joint.max(axis=1, keepdims=True)
+        p = np.exp(log_joint - top)
+        total = p.sum(axis=1, keepdims=True)
+        log_likelihood += float(np.sum(top) + np.sum(np.log(total)))
+        r = p / total
+        s0 += r.sum(axis=0)
+        s1 += np.einsum("nk,nk->k", r, d)
+        s2 += np.einsum("nk,nk->k", r, d2)
+    nk = s0 + _EPS
+    shift = s1 / nk
+    return log_likelihood, nk, means + shift, np.maximum(s2 / nk - shift * shift, 0.0)
+
+
 def _run_em(z, weights, means, variances, step, tol, max_iter):
     """EM iterations from one start; ``None`` when the log-likelihood became non-finite."""
     n = z.size
-    log_resp, log_norm = _e_step(z, weights, means, variances)
-    history = [float(log_norm.sum())]
+    with np.errstate(invalid="ignore", over="ignore"):
+        log_likelihood, *stats = _em_pass(z, weights, means, variances)
+    history = [log_likelihood]
     objective = history[-1] + step.log_prior(weights, means, variances)
     converged = False
     n_iter = 0
     while n_iter < max_iter and not converged:
         n_iter += 1
-        weights, means, variances = step.m_step(*_weighted_stats(z, np.exp(log_resp)))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_resp, log_norm = _e_step(z, weights, means, variances)
-        history.append(float(log_norm.sum()))
+        weights, means, variances = step.m_step(*stats)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_likelihood, *stats = _em_pass(z, weights, means, variances)
+        history.append(log_likelihood)
         previous, objective = objective, history[-1] + step.log_prior(weights, means, variances)
         if not np.isfinite(objective):
             return None
