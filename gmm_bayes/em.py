@@ -11,12 +11,14 @@ affine map exactly (the regularization default is relative to the squared robust
 spread 1, or one outlier 1e12 away, fit as well as data near 0.
 """
 
+import sys
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
 
+from gmm_bayes import _kernel
 from gmm_bayes._validation import (
     as_component_vector,
     as_data,
@@ -233,7 +235,8 @@ def fit_em(
     Parameters
     ----------
     x : array_like, shape (N,) or (N, 1)
-        Finite real observations (lists and integer arrays are fine).
+        Finite real observations (lists and integer arrays are fine). A ``dask.array.Array``
+        is fitted chunk by chunk on dask's current scheduler (:mod:`gmm_bayes.dask_em`).
     n_components : int
         K, between 1 and N.
     n_init : int, default 5
@@ -285,6 +288,23 @@ def fit_em(
         Every run's log-likelihood became non-finite (e.g. ``reg_covar=0`` and a component on a
         single repeated value).
     """
+    if _is_dask_array(x):
+        from gmm_bayes import dask_em  # dask is imported only when a dask array arrives
+
+        return dask_em.fit_em(
+            x,
+            n_components,
+            n_init=n_init,
+            init=init,
+            tol=tol,
+            max_iter=max_iter,
+            reg_covar=reg_covar,
+            random_state=random_state,
+            weights_init=weights_init,
+            means_init=means_init,
+            variances_init=variances_init,
+            priors=priors,
+        )
     x = as_data(x)
     k = as_n_components(n_components, x.size)
     n_init = as_int(n_init, "n_init", minimum=1)
@@ -296,16 +316,25 @@ def fit_em(
     rng = np.random.default_rng(random_state)
 
     std = _Standardizer.of(x)
-    z = (x - std.loc) / std.scale
+    z = x - std.loc
+    z /= std.scale  # in place: one copy of the data, not two
     reg_z = 0.0 if priors is not None and reg_covar is None else _regularization(reg_covar, x, std)
     start_z = _start_to_z(start, std)
+    if priors is not None and not callable(getattr(priors, "em_step", None)):
+        raise TypeError(f"priors must be a gmm_bayes.Priors or None, got {type(priors).__name__}")
     step = _Step(reg_z) if priors is None else priors.em_step(x, std.loc, std.scale, reg_z)
 
     deterministic = init == "quantile" or all(v is not None for v in start_z.values())
     runs = []
     for _ in range(1 if deterministic else n_init):
         runs.extend(_healthy_run(z, k, init, start_z, step, tol, max_iter, rng, deterministic))
-    return _result(runs, x, std, reg_z, max_iter)
+    return _result(runs, x, std, reg_z, max_iter, method="em" if priors is None else "map-em")
+
+
+def _is_dask_array(x):
+    """True for a dask array; never imports dask (a dask array means dask is loaded)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(x, dask_array.Array)
 
 
 def _explicit_start(weights_init, means_init, variances_init, k):
@@ -375,8 +404,25 @@ def _healthy_run(z, k, init, start, step, tol, max_iter, rng, deterministic):
     return finished
 
 
+#: k-means++ and random starts pick centres among at most this many observations
+START_POOL_SIZE = 1 << 17
+
+
+def _start_pool(z, rng):
+    """``z``, or ``START_POOL_SIZE`` of its observations at random positions, in data order.
+
+    Centres from a random subset are as good a start, and k-means++ on all of N = 1e7 points
+    would need about ten times the data's memory.
+    """
+    if z.size <= START_POOL_SIZE:
+        return z
+    return z[np.sort(rng.choice(z.size, size=START_POOL_SIZE, replace=False))]
+
+
 def _initial_params(z, k, init, start, rng):
     """Starting ``(weights, means, variances)`` in standardized units."""
+    if all(v is not None for v in start.values()):  # a full explicit start: no pass over z
+        return start["weights"] / start["weights"].sum(), start["means"], start["variances"]
     if start["means"] is not None:
         centres = start["means"]
     elif init == "quantile":
@@ -385,18 +431,19 @@ def _initial_params(z, k, init, start, rng):
         from sklearn.cluster import kmeans_plusplus  # imported here: keeps `import gmm_bayes` cheap
 
         seed = int(rng.integers(np.iinfo(np.int32).max))
-        centres = kmeans_plusplus(z[:, None], k, random_state=seed)[0][:, 0]
+        centres = kmeans_plusplus(_start_pool(z, rng)[:, None], k, random_state=seed)[0][:, 0]
     else:
         # distinct values in data order (not sorted order), so that x -> -x picks the same points
-        firsts = np.sort(np.unique(z, return_index=True)[1])
-        centres = z[rng.choice(firsts, size=k, replace=firsts.size < k)]
+        pool = _start_pool(z, rng)
+        firsts = np.sort(np.unique(pool, return_index=True)[1])
+        centres = pool[rng.choice(firsts, size=k, replace=firsts.size < k)]
     if centres is None:
         # equal-count groups by rank, symmetric under reversing the order
         ranks = np.argsort(np.argsort(z, kind="stable"), kind="stable")
         labels = np.minimum(np.floor(k * (ranks + 0.5) / z.size).astype(int), k - 1)
-    else:
-        labels = np.argmin(np.abs(z[:, None] - centres), axis=1)
-    weights, means, variances = _m_step(z, np.eye(k)[labels])
+        weights, means, variances = _kernel.hard_stats(z, k, labels=labels)
+    else:  # each observation to its nearest centre
+        weights, means, variances = _kernel.hard_stats(z, k, centres=centres)
     variances = np.maximum(variances, RELATIVE_REG_COVAR)
     if start["means"] is not None:
         means = start["means"]
@@ -407,17 +454,11 @@ def _initial_params(z, k, init, start, rng):
     return weights / weights.sum(), means, variances
 
 
-#: rows per block of the fused E/M pass: B x K temporaries stay in cache
-_BLOCK = 16384
-
-
 def _em_pass(z, weights, means, variances):
     """One pass over the data: log-likelihood and the next M-step's sufficient statistics.
 
-    Blocked numpy instead of :func:`_e_step` + :func:`_weighted_stats` on whole (N, K) arrays:
-    the temporaries stay in cache, which makes an iteration several times faster at N = 1e6.
-    Second moments accumulate about the current means (a shift that the new means barely
-    move), so variances keep their precision.
+    ``z`` is an in-memory array (:func:`gmm_bayes._kernel.em_pass`: blocked, fused, on all
+    cores) or chunked data with an ``em_pass`` method (:mod:`gmm_bayes.dask_em`).
 
     Returns
     -------
@@ -425,28 +466,9 @@ def _em_pass(z, weights, means, variances):
     nk, new_means, new_variances : ndarray, shape (K,)
         Effective counts, weighted means and weighted biased variances.
     """
-    with np.errstate(divide="ignore"):
-        const = np.log(weights) - 0.5 * np.log(2 * np.pi * variances)
-    half_precision = 0.5 / variances
-    s0 = np.zeros_like(means)
-    s1 = np.zeros_like(means)
-    s2 = np.zeros_like(means)
-    log_likelihood = 0.0
-    for start in range(0, z.size, _BLOCK):
-        d = z[start : start + _BLOCK, None] - means
-        d2 = d * d
-        log_joint = const - d2 * half_precision
-        top = log_joint.max(axis=1, keepdims=True)
-        p = np.exp(log_joint - top)
-        total = p.sum(axis=1, keepdims=True)
-        log_likelihood += float(np.sum(top) + np.sum(np.log(total)))
-        r = p / total
-        s0 += r.sum(axis=0)
-        s1 += np.einsum("nk,nk->k", r, d)
-        s2 += np.einsum("nk,nk->k", r, d2)
-    nk = s0 + _EPS
-    shift = s1 / nk
-    return log_likelihood, nk, means + shift, np.maximum(s2 / nk - shift * shift, 0.0)
+    if isinstance(z, np.ndarray):
+        return _kernel.em_pass(z, weights, means, variances)
+    return z.em_pass(weights, means, variances)
 
 
 def _run_em(z, weights, means, variances, step, tol, max_iter):
@@ -475,7 +497,7 @@ def _run_em(z, weights, means, variances, step, tol, max_iter):
     return _Run(weights, means, variances, history, n_iter, converged, collapsed, objective)
 
 
-def _result(runs, x, std, reg_z, max_iter):
+def _result(runs, x, std, reg_z, max_iter, method="em"):
     if not runs:
         raise FitError(
             "every EM run ended with a non-finite log-likelihood; increase reg_covar or "
@@ -486,7 +508,7 @@ def _result(runs, x, std, reg_z, max_iter):
     order = sorted(range(len(pool)), key=lambda i: -pool[i].objective)
     best = pool[order[0]]
     optima = _distinct([pool[i] for i in order])
-    results = [_to_result(r, x, std, reg_z) for r in optima]
+    results = [_to_result(r, x, std, reg_z, method) for r in optima]
     result = results[0].with_local_maxima(tuple(results))
     if not healthy:
         warnings.warn(
@@ -522,7 +544,7 @@ def _sorted_params(run):
     return np.concatenate([run.weights[order], run.means[order], np.sqrt(run.variances[order])])
 
 
-def _to_result(run, x, std, reg_z):
+def _to_result(run, x, std, reg_z, method="em"):
     means, variances = std.params_to_x(run.means, run.variances)
     order = np.argsort(means, kind="stable")
     shift = x.size * np.log(std.scale)  # log-likelihood of x = that of z - N log(scale)
@@ -537,5 +559,5 @@ def _to_result(run, x, std, reg_z):
         n_obs=x.size,
         reg_covar=reg_z * std.scale**2,
         collapsed=run.collapsed[order],
-        method="em",
+        method=method,
     )
