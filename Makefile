@@ -22,11 +22,13 @@ $(STAMP): pyproject.toml scripts/find-python
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# REPORT_ARGS, e.g. "--only galaxy --draws 2000" or "-q" (see `gmm-bayes report-bundled --help`)
 report: setup
-	$(PY) -m gmm_bayes report-bundled --out reports
+	MPLBACKEND=Agg $(PY) -m gmm_bayes report-bundled --out reports $(REPORT_ARGS)
 
 bench: setup
 	$(PY) bench/bench_em.py
+	$(PY) bench/bench_posterior.py
 
 lint: setup
 	$(PY) -m ruff check gmm_bayes tests bench

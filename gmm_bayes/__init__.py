@@ -24,7 +24,19 @@ from gmm_bayes.sklearn_bridge import fit_sklearn
 __version__ = "0.1.0"
 
 # public name -> module that defines it; imported on first attribute access
-_LAZY = {}
+_LAZY = {
+    "compare_components": "gmm_bayes.compare",
+    "compare_estimates": "gmm_bayes.compare",
+    # the Bayesian layer (issue 3): Priors is numpy/scipy only; the rest import PyMC
+    "Priors": "gmm_bayes.priors",
+    "build_model": "gmm_bayes.model",
+    "check_model": "gmm_bayes.model",
+    "initial_point": "gmm_bayes.model",
+    "sample_posterior": "gmm_bayes.posterior",
+    "membership": "gmm_bayes.posterior",
+    "diagnose": "gmm_bayes.posterior",
+    "Diagnostics": "gmm_bayes.posterior",
+}
 
 __all__ = [
     "ConvergenceWarning",

@@ -250,6 +250,9 @@ def fit_em(
     tol : float, default 1e-6
         Convergence threshold on the change in *mean log-likelihood per observation* between
         successive iterations (scikit-learn's convention; unchanged by a change of units).
+        EM converges linearly, so where the likelihood is flat the parameters can still be
+        about ``sqrt(tol)`` (relative) from the maximum when the test is met: pass e.g.
+        ``1e-13`` to compare parameters with another optimizer to 1e-6.
     max_iter : int, default 1000
         Maximum number of EM iterations (M-steps). ``0`` returns the starting values.
     reg_covar : float or None

@@ -38,7 +38,9 @@ class EMResult:
         Components that collapsed (fewer than 2 effective observations, or variance at most twice
         ``reg_covar``); all False for a healthy fit.
     method : str
-        "em" (this package) or "sklearn" (:func:`gmm_bayes.fit_sklearn`).
+        "em" (this package's maximum likelihood), "map-em" (``fit_em(..., priors=...)``: the
+        posterior mode of :func:`gmm_bayes.build_model`) or "sklearn"
+        (:func:`gmm_bayes.fit_sklearn`).
     local_maxima : tuple of EMResult
         The distinct solutions the restarts ended in, best first (``local_maxima[0]`` has this
         result's parameters). Used to spread posterior chains over competing modes.
