@@ -1,8 +1,8 @@
-"""EM and scikit-learn estimates side by side, as rows and as Markdown.
+"""EM and scikit-learn estimates side by side, for the terminal (``gmm-bayes fit``).
 
-This is the comparison the seed notebook made, done on the raw data: for each K, this package's
-EM and scikit-learn's ``GaussianMixture`` at its defaults, with weights, means, sigmas,
-log-likelihood, BIC, iterations and convergence.
+For each K, this package's EM and scikit-learn's ``GaussianMixture`` at its defaults, with
+weights, means, sigmas, log-likelihood, BIC (lower is better), iterations and convergence. The
+full comparison with the posterior is :mod:`gmm_bayes.compare` and :mod:`gmm_bayes.report`.
 """
 
 import warnings
@@ -61,17 +61,8 @@ def fit_rows(k, fit):
     ]
 
 
-def markdown_table(results):
-    """Markdown table of :func:`em_vs_sklearn`'s results, two rows per K."""
-    lines = ["| " + " | ".join(_FIELDS) + " |", "|" + "---|" * len(_FIELDS)]
-    for k, em, sk, _ in results:
-        for fit in (em, sk):
-            lines.append("| " + " | ".join(fit_rows(k, fit)) + " |")
-    return "\n".join(lines)
-
-
 def text_table(results):
-    """Plain-text, column-aligned version of :func:`markdown_table` for the terminal."""
+    """Column-aligned plain-text table of :func:`em_vs_sklearn`'s results, two rows per K."""
     rows = [list(_FIELDS)] + [fit_rows(k, f) for k, em, sk, _ in results for f in (em, sk)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_FIELDS))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)

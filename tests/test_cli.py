@@ -28,15 +28,39 @@ def test_fit_prints_both_engines(capsys):
         (["fit", "{csv}", "--column", "b"], "line 3: not a number: 'x'"),
         (["fit", "{csv}", "--column", "a", "-k", "5-2"], "1 <= first <= last"),
         (["fit", "{csv}", "--column", "a", "-k", "9"], "n_components=9 is larger"),
+        (["report", "missing.csv", "--out", "{out}"], "missing.csv: no such file"),
+        (["report", "{csv}", "--column", "nope", "--out", "{out}"], "no column 'nope'"),
+        (["report", "{csv}", "--column", "b", "--out", "{out}"], "line 3: not a number: 'x'"),
+        (["report", "{csv}", "--column", "a", "--components", "x", "--out", "{out}"], "1-5"),
+        (["report", "{csv}", "--column", "a", "--components", "2-9", "--out", "{out}"], "larger"),
+        (["report", "{csv}", "--column", "a", "--draws", "0", "--out", "{out}"], ">= 1"),
+        (["report", "{csv}", "--column", "a", "--sampler", "stan", "--out", "{out}"], "stan"),
+        (["report", "{csv}", "--column", "a"], "--out"),
     ],
 )
 def test_errors_are_one_line_exit_2(tmp_path, args, message):
     csv = tmp_path / "d.csv"
     csv.write_text("a,b\n1,2\n3,x\n4,5\n")
-    result = run(*[a.format(csv=csv) for a in args])
+    out = tmp_path / "out"
+    result = run(*[a.format(csv=csv, out=out) for a in args])
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert not out.exists()
+    if args[0] == "fit" or "--out" in args:
+        # our own errors are exactly one line; argparse adds its usage line before its own
+        error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
+        assert len(error_lines) == 1
+
+
+def test_help_explains():
+    result = run("--help")
+    assert result.returncode == 0
+    for word in ("fit", "report", "report-bundled", "galaxy", "exit code 2"):
+        assert word in result.stdout
+    result = run("report", "--help")
+    for option in ("--components", "--out", "--draws", "--tune", "--chains", "--seed", "--sampler"):
+        assert option in result.stdout
 
 
 def test_parse_components():
@@ -44,19 +68,50 @@ def test_parse_components():
     assert parse_components("4") == (4,)
 
 
-def test_report_is_written_and_replaced_atomically(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_report_is_written_and_replaced_atomically(tmp_path, monkeypatch, capsys):
     out = tmp_path / "rep"
-    assert main(["report", "seed_notebook", "--components", "1-2", "--out", str(out)]) == 0
+    small = ["--draws", "100", "--tune", "100", "--chains", "2", "--seed", "1"]
+    args = ["report", "seed_notebook", "--components", "1-2", "--out", str(out), *small]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "K=1" in err and "K=2" in err and "wrote" in err
     text = (out / "summary.md").read_text()
-    assert "| 2 | gmm_bayes EM |" in text and "sha256" in text
-    before = (out / "summary.md").read_bytes()
+    assert "sha256" in text and "## K = 2" in text and "seed notebook" in text
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    import gmm_bayes.tables
+    import gmm_bayes.report
 
-    def boom(*args, **kwargs):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gmm_bayes.tables, "markdown_table", boom)
-    assert main(["report", "galaxy", "--components", "1-2", "--out", str(out)]) == 130
-    assert (out / "summary.md").read_bytes() == before
+    monkeypatch.setattr(gmm_bayes.report, "analyse", interrupted)
+    assert main(["report", "galaxy", "-q", "--components", "1-2", "--out", str(out)]) == 130
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no temporary left behind
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_quiet_interrupt_prints_one_line(tmp_path, monkeypatch, capsys):
+    import gmm_bayes.report
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gmm_bayes.report, "analyse", stop)
+    assert main(["report", "galaxy", "-q", "-k", "1", "--out", str(tmp_path / "r")]) == 130
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+
+
+def test_a_bug_inside_the_analysis_is_not_dressed_as_a_usage_error(tmp_path, monkeypatch):
+    import gmm_bayes.report
+
+    def bug(*args, **kwargs):
+        raise ValueError("internal shape mismatch")
+
+    monkeypatch.setattr(gmm_bayes.report, "analyse", bug)
+    out = tmp_path / "r"
+    with pytest.raises(ValueError, match="internal shape mismatch"):  # traceback, exit code 1
+        main(["report", "galaxy", "-q", "-k", "1", "--out", str(out)])
+    assert not out.exists() and list(tmp_path.iterdir()) == []

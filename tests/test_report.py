@@ -1,0 +1,292 @@
+"""The report on a tiny data set: files, HTML, escaping, NetCDF, atomic replacement, figures."""
+
+import csv
+import html.parser
+import os
+
+import numpy as np
+import pytest
+
+from gmm_bayes import report
+from gmm_bayes.report import ReportSettings, atomic_directory, write_report
+
+EVIL = "<script>alert(1)</script>"
+SETTINGS = ReportSettings(ks=(1, 2), draws=150, tune=150, chains=2, seed=3)
+
+
+class _Tags(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.open, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in {"meta", "img", "br", "link", "input", "hr"}:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes <{self.open[-1:]}>"
+        self.open.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(path):
+    parser = _Tags()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    assert parser.open == [], f"unclosed tags {parser.open}"
+    return parser
+
+
+def snapshot(directory):
+    return {
+        p.relative_to(directory): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Data file with a hostile column name, and one report built from it (sampled once)."""
+    base = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0, 1, 16), rng.normal(8, 1, 24)])
+    source = base / "tiny data $_\\.csv"
+    with open(source, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["other", EVIL])
+        for i, v in enumerate(values):
+            writer.writerow([i, repr(v)])
+    out = base / "reports" / "tiny"
+    lines = []
+    results, comparison = report.analyse(values, SETTINGS, progress=lines.append, quiet=True)
+    cached = {"results": results, "comparison": comparison}
+    write_report(
+        values,
+        out,
+        source=source,
+        column=EVIL,
+        settings=SETTINGS,
+        progress=lines.append,
+        quiet=False,
+        units="$x_1\\alpha",
+    )
+    return {"x": values, "source": source, "out": out, "lines": lines, "cached": cached}
+
+
+@pytest.fixture
+def reuse_analysis(tiny, monkeypatch):
+    """Make later write_report calls reuse the module's sampling (fast)."""
+    monkeypatch.setattr(
+        report,
+        "analyse",
+        lambda *a, **k: (tiny["cached"]["results"], tiny["cached"]["comparison"]),
+    )
+
+
+@pytest.mark.slow
+def test_files_present(tiny):
+    out = tiny["out"]
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "index.html",
+        "summary.md",
+        "estimates.csv",
+        "comparison.csv",
+        "posterior_K1.nc",
+        "posterior_K2.nc",
+        "fig",
+    } <= names
+    figs = {p.name for p in (out / "fig").iterdir()}
+    for k in (1, 2):
+        for stem in ("density", "forest", "ppc", "loo_pit", "rank", "trace"):
+            assert f"{stem}_K{k}.png" in figs
+    assert "membership_K2.png" in figs and "k_comparison.png" in figs
+    for f in figs:
+        assert (out / "fig" / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no leftovers
+    assert oct((out).stat().st_mode & 0o777) != oct(0o700)  # an ordinary directory
+
+
+@pytest.mark.slow
+def test_html_parses_escapes_and_states_provenance(tiny):
+    page = tiny["out"] / "index.html"
+    parsed = parse(page)
+    assert not [t for t, _ in parsed.tags if t == "script"]
+    text = page.read_text(encoding="utf-8")
+    assert EVIL not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    body = "".join(parsed.text)
+    assert report.sha256(tiny["source"]) in body
+    assert str(tiny["source"]) in body
+    for word in ("random seed", "pymc", "nutpie", "arviz", "sampler", "draws kept per chain"):
+        assert word in body
+    assert "How many components?" in body
+    # every image referenced exists
+    for tag, attrs in parsed.tags:
+        if tag == "img":
+            assert (tiny["out"] / attrs["src"]).is_file()
+
+
+@pytest.mark.slow
+def test_tables_markdown_and_netcdf(tiny):
+    import xarray as xr
+
+    out = tiny["out"]
+    with open(out / "estimates.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 * 1 + 4 * 2  # methods x components, K = 1 and 2
+    assert {"K", "method", "component", "w", "mu", "sigma", "mu_in_hdi", "log_likelihood"} <= set(
+        rows[0]
+    )
+    with open(out / "comparison.csv", newline="") as fh:
+        comp = list(csv.DictReader(fh))
+    assert [r["K"] for r in comp] == ["1", "2"]
+    assert {
+        "em_bic",
+        "sklearn_bic",
+        "elpd_loo",
+        "elpd_loo_se",
+        "stacking_weight",
+        "verdict",
+    } <= set(comp[0])
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert report.sha256(tiny["source"]) in md and "## K = 2" in md
+    # Markdown renderers pass raw HTML: the column name is only ever inside a code span
+    assert md.count(EVIL) == md.count(f"`{EVIL}`") >= 1
+    assert "&lt;script>" in md  # ...or escaped (the title): no "<" starts markup
+    for k in (1, 2):
+        tree = xr.open_datatree(out / f"posterior_K{k}.nc", engine="h5netcdf")
+        assert {"posterior", "log_likelihood", "sample_stats"} <= set(tree.children)
+        assert tree["posterior"]["mu"].sizes["component"] == k
+        original = tiny["cached"]["results"][k - 1].tree
+        np.testing.assert_array_equal(
+            tree["posterior"]["mu"].values, original["posterior"]["mu"].values
+        )
+        tree.close()
+
+
+@pytest.mark.slow
+def test_progress_one_line_per_step(tiny):
+    lines = tiny["lines"]
+    assert all("\n" not in line for line in lines)
+    assert any("K=1" in line for line in lines) and any("K=2" in line for line in lines)
+    assert any("done" in line for line in lines)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_failure_leaves_previous_report_byte_identical(tiny, reuse_analysis, monkeypatch, error):
+    out = tiny["out"]
+    before = snapshot(out)
+    real = report._figures
+
+    def fail_midway(directory, *args, **kwargs):
+        real(directory, *args, **kwargs)  # figures and NetCDF written, then the failure
+        raise error("boom")
+
+    monkeypatch.setattr(report, "_figures", fail_midway)
+    with pytest.raises(error):
+        write_report(
+            tiny["x"], out, source=tiny["source"], column=EVIL, settings=SETTINGS, quiet=True
+        )
+    assert snapshot(out) == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]
+
+
+@pytest.mark.slow
+def test_rewrite_replaces_the_report(tiny, reuse_analysis, tmp_path):
+    out = tmp_path / "again"
+    (out / "stale").mkdir(parents=True)
+    (out / "stale" / "old.txt").write_text("old")
+    write_report(
+        tiny["x"], out, source=tiny["source"], column="plain", settings=SETTINGS, quiet=True
+    )
+    assert not (out / "stale").exists() and (out / "index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
+
+
+def test_atomic_directory(tmp_path):
+    out = tmp_path / "r"
+    with atomic_directory(out) as tmp:
+        (tmp / "a.txt").write_text("one")
+    assert (out / "a.txt").read_text() == "one"
+    assert out.stat().st_mode & 0o777 == 0o777 & ~_umask()
+    with pytest.raises(KeyboardInterrupt), atomic_directory(out) as tmp:
+        (tmp / "a.txt").write_text("two")
+        raise KeyboardInterrupt
+    assert (out / "a.txt").read_text() == "one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_figures_accept_hostile_labels(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import gmm_bayes as gb
+    from gmm_bayes import plots
+    from gmm_bayes.compare import compare_estimates, density_curves
+
+    x = gb.load_dataset("seed_notebook")
+    est = compare_estimates(x, n_components=2, random_state=0)
+    curves = density_curves(x, est)
+    for label in ("$x_1", "a_b\\c $$", r"\frac{1}{2}", "$100 & 50%_", EVIL):
+        fig, ax = plt.subplots()
+        plots.plot_data_density(ax, x, curves, column=label, units="$/h", methods=("em", "sklearn"))
+        ax.set_title(plots.plain_text(label))
+        fig.savefig(tmp_path / "f.png")
+        assert ax.get_xlabel().startswith(plots.plain_text(label))
+        plt.close(fig)
+    assert plots.plain_text("$a_b$") == r"\$a_b\$"
+
+
+@pytest.mark.slow
+def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "README.md").write_text("kept")
+    report.write_bundled(out, {"seed_notebook": (1, 2), "galaxy": (1, 2)}, SETTINGS, quiet=True)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "galaxy",
+        "index.html",
+        "seed_notebook",
+    ]
+    index = parse(out / "index.html")
+    links = {a["href"] for t, a in index.tags if t == "a"}
+    assert links == {"seed_notebook/index.html", "galaxy/index.html"}
+    page = (out / "seed_notebook" / "index.html").read_text(encoding="utf-8")
+    assert "seed notebook" in page and "(o - sum(o)) / var(o)" in page
+    assert "all reports" in page
+    before = snapshot(out)
+
+    calls = []
+    real = report._render_dataset
+
+    def second_fails(directory, **kwargs):
+        calls.append(directory)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(directory, **kwargs)
+
+    monkeypatch.setattr(report, "_render_dataset", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_bundled(out, {"seed_notebook": (1, 2), "galaxy": (1, 2)}, SETTINGS, quiet=True)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "galaxy",
+        "index.html",
+        "seed_notebook",
+    ]
