@@ -13,7 +13,9 @@ SEED = 1"""
 
 
 @pytest.mark.slow
-def test_notebook_executes(tmp_path):
+def test_notebook_executes(tmp_path, monkeypatch):
+    # CI sets MPLBACKEND=Agg, which the kernel would inherit and then show no figures
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
 
