@@ -1,19 +1,34 @@
-"""Time to posterior: nutpie vs PyMC's NUTS, with vs without the EM warm start (galaxy, K=3..5).
+"""Time to posterior: nutpie vs PyMC's NUTS, with vs without the EM warm start; large data.
 
-For each K, sampler and start it prints the wall time from data to posterior draws (EM fit when
-warm-started, model build, compilation and sampling; 4 chains x 1000 tuning + 1000 draws), the
-minimum bulk ESS over w, mu, sigma, min ESS per second, divergences and max R-hat.
-"Without warm start" is each sampler's own default start (PyMC's support point plus jitter).
+Three tables (``make bench`` prints all three, about 8 minutes on 2 cores):
+
+1. ``speed``: for galaxy, K=3..5, each sampler and start, the wall time from data to posterior
+   draws (EM fit when warm-started, model build, compilation and sampling; 4 chains x 1000
+   tuning + 1000 draws), the minimum bulk ESS over w, mu, sigma, min ESS per second,
+   divergences and max R-hat. "Without warm start" is each sampler's own default start (PyMC's
+   support point plus jitter).
+2. ``large``: ``gb.sample_posterior`` (nutpie, warm-started, 4 chains x 1000 + 1000) at 82,
+   272, 1e4, 1e5 and 1e6 points with the exact likelihood over every observation, the exact
+   likelihood over distinct values with counts ("compressed": faithful's whole minutes, and
+   synthetic data rounded to 0.01) and the binned likelihood; wall time, compile and sampling
+   time, min bulk ESS per second. The exact likelihood over all of 1e6 distinct values is not
+   run (about 15 minutes of sampling, extrapolated from 1e5: about 1.5 minutes).
+   Then the binned likelihood's error: its posterior means against the exact posterior's, in
+   exact posterior sds, directly (the two runs, same seed) and by importance weights
+   ``p_binned / p_exact`` on the exact draws (no Monte Carlo error from a second run).
+3. ``compile``: compile vs sampling time per K = 1..6, galaxy first (each K compiled), then
+   faithful (the same compiled models, new data swapped in).
 
 ``--quality`` instead prints the diagnostics of ``gb.sample_posterior`` with default settings on
 the issue's target data sets (faithful K=2, geyser_duration K=2 and 3, galaxy K=3..5), and
 whether EM's estimate lies inside the posterior 94% interval of every parameter.
 
-Run with ``make bench`` (a few minutes on 2 cores) or
-``python bench/bench_posterior.py [--quality] [--seeds 1 2 3]``.
+Run with ``make bench`` or
+``python bench/bench_posterior.py [--quality] [--only speed large compile] [--seeds 1 2 3]``.
 """
 
 import argparse
+import os
 import time
 import warnings
 
@@ -74,7 +89,8 @@ def time_to_posterior(x, k, *, sampler, warm, seed, draws=DRAWS):
         plan = gp.chain_starts(maxima, CHAINS)
         starts = [gb.initial_point(model, maxima[i]) for i in range(max(plan) + 1)]
         run = gp._sample_nutpie if sampler == "nutpie" else gp._sample_pymc
-        tree = run(model, starts, plan, opts, seed, False)
+        gp.clear_model_cache()  # every row pays its compilation, as the cold-start rows do
+        tree, _ = run(model, starts, plan, opts, seed, False)
     elif sampler == "nutpie":
         import nutpie
 
@@ -137,6 +153,176 @@ def bench_speed(seed):
                 )
 
 
+TRUE = {"w": [0.3, 0.3, 0.4], "mu": [-5.0, 0.0, 6.0], "sigma": [1.0, 0.5, 1.5]}
+
+
+def synthetic(n, seed=0, decimals=None):
+    """``n`` draws from the three-component mixture TRUE, optionally rounded."""
+    rng = np.random.default_rng(seed)
+    label = rng.choice(3, p=TRUE["w"], size=n)
+    x = rng.normal(np.array(TRUE["mu"])[label], np.array(TRUE["sigma"])[label])
+    return x if decimals is None else np.round(x, decimals)
+
+
+def _large_cases():
+    """(label, data, K, sample_posterior keyword arguments) of the large-data table."""
+    galaxy, faithful = gb.load_dataset("galaxy"), gb.load_dataset("faithful")
+    x4, x5, x6 = synthetic(10_000), synthetic(100_000), synthetic(1_000_000)
+    r4, r6 = synthetic(10_000, decimals=2), synthetic(1_000_000, decimals=2)
+    return [
+        ("galaxy", galaxy, 3, {}),
+        ("galaxy", galaxy, 3, {"likelihood": "binned"}),
+        ("faithful", faithful, 2, {"compress": False}),
+        ("faithful", faithful, 2, {}),
+        ("synthetic", x4, 3, {}),
+        ("synthetic", x4, 3, {"likelihood": "binned"}),
+        ("rounded 0.01", r4, 3, {}),
+        ("synthetic", x5, 3, {}),
+        ("synthetic", x5, 3, {"likelihood": "binned"}),
+        ("synthetic", x6, 3, {"likelihood": "binned"}),
+        ("rounded 0.01", r6, 3, {}),
+        ("rounded 0.01", r6, 3, {"likelihood": "binned"}),
+    ]
+
+
+def _kind(tree):
+    if tree.attrs["likelihood"] == "binned":
+        return "binned"
+    return "compressed" if tree.attrs["compressed"] else "exact"
+
+
+def bench_large(seed):
+    print(f"\n# large data: gb.sample_posterior, nutpie, {CHAINS} chains x ({TUNE} + {DRAWS})")
+    header = (
+        f"{'data':>12} {'N':>8} {'K':>2} {'likelihood':>10} {'terms':>7} {'wall s':>7} "
+        f"{'compile':>8} {'sample s':>8} {'min ESS':>7} {'ESS/s':>7} {'ESS/wall s':>10} "
+        f"{'div':>3} {'rhat':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    runs = {}
+    for label, x, k, kwargs in _large_cases():
+        t0 = time.perf_counter()
+        tree = gb.sample_posterior(x, k, random_seed=seed, **kwargs)
+        wall = time.perf_counter() - t0
+        d, a = tree["diagnostics"], tree.attrs
+        ess = float(d["min_ess_bulk"])
+        cached = " (c)" if a["compile_cache_hit"] else ""
+        print(
+            f"{label:>12} {x.size:>8.0e} {k:>2} {_kind(tree):>10} {a['n_likelihood_terms']:>7} "
+            f"{wall:7.1f} {a['compile_seconds']:>4.1f}{cached:<4} {a['sampling_seconds']:8.1f} "
+            f"{ess:7.0f} {ess / a['sampling_seconds']:7.0f} {ess / wall:10.1f} "
+            f"{int(d['n_divergent']):3d} {float(d['max_rhat']):5.3f}",
+            flush=True,
+        )
+        runs[(label, x.size, _kind(tree))] = (x, k, tree)
+    exact_1e5 = runs[("synthetic", 100_000, "exact")][2].attrs["sampling_seconds"]
+    print(
+        f"{'synthetic':>12} {1e6:>8.0e}  3 {'exact':>10} {1_000_000:>7}  not run: each leapfrog "
+        f"step evaluates all 1e6 points, about {10 * exact_1e5 / 60:.0f} min of sampling "
+        "(10 x the 1e5 row)"
+    )
+    print(
+        "\n# binned vs exact posterior means, max over w, mu, sigma, in exact posterior sds\n"
+        "# direct: the two runs above (same seed: while the two densities are this close the\n"
+        "# chains stay coupled, so the Monte Carlo error is usually far below 'indep s.e.', that\n"
+        "# of two independent runs); IS: importance weights p_binned / p_exact on exact draws"
+    )
+    header = f"{'data':>12} {'N':>8} {'bin width':>9} {'direct':>7} {'indep s.e.':>10} {'IS':>8}"
+    print(header)
+    print("-" * len(header))
+    for label, n, reference in (
+        ("synthetic", 10_000, "exact"),
+        ("synthetic", 100_000, "exact"),
+        ("rounded 0.01", 1_000_000, "compressed"),
+    ):
+        x, k, exact = runs[(label, n, reference)]
+        binned = runs[(label, n, "binned")][2]
+        direct, se = _direct_shift(exact, binned)
+        print(
+            f"{label:>12} {n:>8.0e} {binned.attrs['bin_width']:9.4f} {direct:7.3f} {se:10.3f} "
+            f"{_is_shift(x, k, exact, binned.attrs['bin_width']):8.1e}",
+            flush=True,
+        )
+
+
+def _direct_shift(exact, binned):
+    """``max |mean_binned - mean_exact| / sd_exact`` and its Monte Carlo s.e. (same units)."""
+    worst = 0.0
+    for name in ("w", "mu", "sigma"):
+        a, b = exact["posterior"][name], binned["posterior"][name]
+        sd = a.std(("chain", "draw")).values
+        shift = np.abs(b.mean(("chain", "draw")).values - a.mean(("chain", "draw")).values) / sd
+        worst = max(worst, float(shift.max()))
+    ess = min(
+        float(exact["diagnostics"]["min_ess_bulk"]), float(binned["diagnostics"]["min_ess_bulk"])
+    )
+    return worst, float(np.sqrt(2.0 / ess))
+
+
+def _is_shift(x, k, exact, width, n_draws=1000):
+    """The binned posterior's means from the exact draws by importance weights
+    ``p_binned / p_exact``: max shift over w, mu, sigma, in exact posterior sds."""
+    from gmm_bayes.model import build_model, to_value_space
+
+    models = [build_model(x, k), build_model(x, k, likelihood="binned", bin_width=width)]
+    logps = [m.compile_logp() for m in models]
+    post = exact["posterior"]
+    draws = {name: _flat(post[name]) for name in ("w", "mu", "sigma")}
+    pick = np.linspace(0, len(draws["w"]) - 1, n_draws).round().astype(int)
+    log_ratio = np.empty(pick.size)
+    for i, j in enumerate(pick):
+        point = {name: values[j] for name, values in draws.items()}
+        exact_, binned = (
+            float(f(to_value_space(m, point))) for f, m in zip(logps, models, strict=True)
+        )
+        log_ratio[i] = binned - exact_
+    weights = np.exp(log_ratio - log_ratio.max())
+    weights /= weights.sum()
+    worst = 0.0
+    for values in draws.values():
+        values = values[pick]
+        shift = np.abs(weights @ values - values.mean(axis=0)) / values.std(axis=0)
+        worst = max(worst, float(shift.max()))
+    return worst
+
+
+def _flat(da):
+    values = da.transpose("chain", "draw", ...).values
+    return values.reshape(-1, *values.shape[2:])
+
+
+def bench_compile(seed, ks=range(1, 7)):
+    """Compile vs sampling time per K: galaxy compiles each K, faithful reuses them."""
+    from gmm_bayes import posterior as gp
+
+    print(f"\n# compile vs sample per K (gb.sample_posterior, {CHAINS} x ({TUNE} + {DRAWS}))")
+    header = (
+        f"{'data':>9} {'K':>2} {'compile s':>9} {'cached':>6} {'sample s':>8} {'other s':>7} "
+        f"{'wall s':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    gp.clear_model_cache()
+    totals = {}
+    for name in ("galaxy", "faithful"):
+        x = gb.load_dataset(name)
+        for k in ks:
+            t0 = time.perf_counter()
+            tree = gb.sample_posterior(x, k, random_seed=seed)
+            wall = time.perf_counter() - t0
+            a = tree.attrs
+            other = wall - a["compile_seconds"] - a["sampling_seconds"]
+            totals[name] = totals.get(name, 0.0) + wall
+            print(
+                f"{name:>9} {k:>2} {a['compile_seconds']:9.2f} "
+                f"{'yes' if a['compile_cache_hit'] else 'no':>6} {a['sampling_seconds']:8.2f} "
+                f"{other:7.2f} {wall:6.1f}",
+                flush=True,
+            )
+    print("totals: " + ", ".join(f"{n} K=1..{max(ks)} {t:.1f} s" for n, t in totals.items()))
+
+
 def bench_quality(seeds):
     header = (
         f"{'data':>15} {'K':>2} {'seed':>4} {'div':>4} {'max rhat':>8} {'bulk ESS':>8} "
@@ -173,18 +359,33 @@ def _em_inside(tree, prob=0.94):
     return True
 
 
+PARTS = ("speed", "large", "compile")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="store_true", help="diagnostics table instead")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="tables to print")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     args = parser.parse_args(argv)
     _quiet()
     if args.quality:
         bench_quality(args.seeds)
-    else:
-        warm_up()
-        for seed in args.seeds:
+        return
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    t0 = time.perf_counter()
+    warm_up()
+    for seed in args.seeds:
+        if "speed" in args.only:
             bench_speed(seed)
+        if "large" in args.only:
+            bench_large(seed)
+        if "compile" in args.only:
+            bench_compile(seed)
+    print(
+        f"\nload average after: {os.getloadavg()[0]:.2f}; "
+        f"posterior benchmark took {time.perf_counter() - t0:.0f} s"
+    )
 
 
 if __name__ == "__main__":

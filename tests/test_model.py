@@ -20,6 +20,7 @@ from gmm_bayes.model import (  # noqa: E402  (after the importorskip of pymc)
     build_model,
     check_model,
     initial_point,
+    model_data,
     model_priors,
     to_value_space,
 )
@@ -70,7 +71,10 @@ def test_model_structure(galaxy):
     for name in ("w", "mu", "sigma"):
         assert model.named_vars_to_dims[name] == ("component",)
     assert model.named_vars_to_dims["y"] == ("obs",)
-    np.testing.assert_array_equal(model.rvs_to_values[model["y"]].data, galaxy)  # data units
+    np.testing.assert_array_equal(model.rvs_to_values[model["y"]].eval(), galaxy)  # data units
+    data = model_data(model)  # galaxy has no ties: the likelihood runs over every observation
+    assert (data.likelihood, data.compressed, data.n_obs) == ("exact", False, galaxy.size)
+    np.testing.assert_array_equal(data.counts, 1.0)
     assert isinstance(model.rvs_to_transforms[model["mu"]], SoftplusOrdered)
     assert model_priors(model).mu_loc == pytest.approx(galaxy.mean())
     hierarchical = build_model(galaxy, 4, priors=Priors.richardson_green())

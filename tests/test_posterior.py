@@ -88,6 +88,34 @@ def test_groups_dims_and_contents(tree, data):
     assert em["chain_start"].dims == ("chain",)
     assert isinstance(tree["diagnostics"].attrs["verdict"], str)
     assert np.all(np.diff(post["mu"].values, axis=-1) > 0)  # ordered in every draw
+    # how the likelihood was evaluated, and what it cost (read by the report)
+    attrs = tree.attrs
+    assert (attrs["likelihood"], attrs["compressed"], attrs["n_obs"]) == ("exact", 0, data.size)
+    assert attrs["likelihood_note"] == f"Exact likelihood over all {data.size} observations."
+    assert "bin_width" not in attrs
+    assert attrs["pointwise"] == "log_likelihood and posterior_predictive stored"
+    assert attrs["compile_seconds"] >= 0 and attrs["sampling_seconds"] > 0
+    assert attrs["compile_cache_hit"] in (0, 1)
+
+
+def test_posterior_predictive_draws_follow_each_draws_mixture():
+    """The numpy replicates: label frequencies match w, and values match mu and sigma."""
+    from gmm_bayes.posterior import _posterior_predictive
+
+    post = xr.Dataset(
+        {
+            "w": (("chain", "draw", "component"), np.array([[[0.2, 0.8]], [[0.6, 0.4]]])),
+            "mu": (("chain", "draw", "component"), np.array([[[-50.0, 50.0]], [[0.0, 100.0]]])),
+            "sigma": (("chain", "draw", "component"), np.array([[[1.0, 2.0]], [[0.5, 3.0]]])),
+        },
+        coords={"chain": [0, 1], "draw": [0], "component": [0, 1]},
+    )
+    out = _posterior_predictive(post, 40_000, np.random.default_rng(0))["y"].values
+    assert out.shape == (2, 1, 40_000)
+    low = out[0, 0] < 0
+    assert low.mean() == pytest.approx(0.2, abs=0.01)
+    assert out[0, 0][low].std() == pytest.approx(1.0, rel=0.05)
+    assert out[1, 0][out[1, 0] > 50].mean() == pytest.approx(100.0, abs=0.1)
 
 
 @pytest.mark.slow
