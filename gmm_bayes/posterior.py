@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy.special import logsumexp
 
 from gmm_bayes._validation import as_data, as_int, as_n_components
 from gmm_bayes.em import fit_em
@@ -240,17 +239,43 @@ def _chain_draw(post, name):
     return np.asarray(post[name].transpose("chain", "draw", ...).values, dtype=np.float64)
 
 
+def _log_joint_terms(values, w, mu, sigma):
+    """``[log w_k + log N(values | mu_k, sigma_k)]`` for each k, each ``(S, M)`` (S draws).
+
+    One contiguous ``(S, M)`` array per component: numpy is several times faster this way
+    than with a trailing axis of length K.
+    """
+    with np.errstate(divide="ignore"):
+        base = np.log(w) - np.log(sigma) - 0.5 * np.log(2 * np.pi)  # (S, K)
+    terms = []
+    for k in range(w.shape[1]):
+        z = (values[None, :] - mu[:, k, None]) / sigma[:, k, None]
+        z *= z
+        z *= -0.5
+        z += base[:, k, None]
+        terms.append(z)
+    return terms
+
+
+def _logsumexp_terms(terms):
+    """Elementwise ``log sum_k exp(terms[k])``."""
+    top = np.maximum.reduce(terms) if len(terms) > 1 else terms[0].copy()
+    top[~np.isfinite(top)] = 0.0  # all -inf (w_k = 0 everywhere): stays -inf below
+    total = np.zeros_like(top)
+    for term in terms:
+        total += np.exp(term - top)
+    with np.errstate(divide="ignore"):
+        return top + np.log(total)
+
+
 def _mixture_logpdf(values, w, mu, sigma, block=None):
     """``(S, M)``: ``log sum_k w_sk N(values_m | mu_sk, sigma_sk)`` for S draws."""
     n_draws, k = w.shape
-    block = block or max(1, int(4e6 // (n_draws * k)))
+    block = block or max(1, int(2e6 // n_draws))
     out = np.empty((n_draws, values.size))
-    with np.errstate(divide="ignore"):
-        base = np.log(w) - np.log(sigma) - 0.5 * np.log(2 * np.pi)  # (S, K)
     for start in range(0, values.size, block):
         part = slice(start, start + block)
-        z = (values[None, part, None] - mu[:, None, :]) / sigma[:, None, :]  # (S, B, K)
-        out[:, part] = logsumexp(base[:, None, :] - 0.5 * z * z, axis=2)
+        out[:, part] = _logsumexp_terms(_log_joint_terms(values[part], w, mu, sigma))
     return out
 
 
@@ -664,15 +689,13 @@ def _responsibility_summary(values, w, mu, sigma, *, prob, block_size):
     mean = np.empty((values.size, k))
     lower = np.empty((values.size, k))
     upper = np.empty((values.size, k))
-    with np.errstate(divide="ignore"):
-        log_w = np.log(w)
     for start in range(0, values.size, block):
         part = slice(start, start + block)
-        diff = (values[part, None, None] - mu[None]) / sigma[None]  # (B, S, K)
-        log_joint = log_w[None] - np.log(sigma)[None] - 0.5 * diff * diff
-        resp = np.exp(log_joint - logsumexp(log_joint, axis=2, keepdims=True))
-        mean[part] = resp.mean(axis=1)
-        lower[part], upper[part] = np.quantile(resp, [tail, 1 - tail], axis=1)
+        terms = _log_joint_terms(values[part], w, mu, sigma)  # K arrays (S, B)
+        log_p = _logsumexp_terms(terms)
+        resp = np.stack([np.exp(term - log_p).T for term in terms], axis=1)  # (B, K, S)
+        mean[part] = resp.mean(axis=2)
+        lower[part], upper[part] = np.quantile(resp, [tail, 1 - tail], axis=2)
     return mean, lower, upper
 
 
@@ -807,8 +830,10 @@ def diagnose(idata):
     )
     modes = np.argmax(fraction, axis=1)
     visited = np.flatnonzero(fraction.mean(axis=0) >= VISIT_FRACTION)
-    disagree = np.unique(modes).size > 1
-    multimodal = bool(visited.size > 1 and (disagree or not converged))
+    disagree = _chains_disagree(fraction)
+    # Several EM maxima visited is not a problem by itself: chains that agree (R-hat, ESS fine)
+    # on how their draws split between near-duplicate maxima sample one posterior well.
+    multimodal = bool(visited.size > 1 and not converged)
     summary = dict(n_div=n_div, rhat=rhat, ess_bulk=ess_bulk, ess_tail=ess_tail, bfmi=bfmi)
     verdict = _verdict(summary, n_chains, converged, multimodal, disagree, fraction, maxima)
     return Diagnostics(
@@ -824,6 +849,16 @@ def diagnose(idata):
         multimodal=multimodal,
         verdict=verdict,
     )
+
+
+def _chains_disagree(fraction, threshold=0.5):
+    """True when two chains split their draws over the EM maxima very differently.
+
+    ``fraction`` has shape (chains, maxima); the test is the largest total-variation distance
+    between two chains' splits (0: identical, 1: no maximum in common).
+    """
+    tv = 0.5 * np.abs(fraction[:, None, :] - fraction[None, :, :]).sum(axis=-1)
+    return bool(tv.max() >= threshold)
 
 
 def _extreme(ds, pick):

@@ -359,3 +359,24 @@ def test_diagnose_reports_divergences():
     result = diagnose(t)
     assert result.n_divergent == 3 and not result.converged
     assert "3 divergent transitions" in result.verdict and "target_accept=0.95" in result.verdict
+
+
+def test_chains_that_agree_over_near_duplicate_maxima_are_not_multimodal():
+    """Draws split between two near-identical EM maxima in the same way in every chain."""
+    close = [CENTRES[0], {**CENTRES[0], "sigma": [0.4, 0.7, 1.1, 5.6]}]
+    tree = fake_tree(close, [0, 0, 0, 0], draws=1000)
+    other = fake_tree(close, [1, 1, 1, 1], draws=1000, seed=1)
+    mixed = {}
+    for name in ("w", "mu", "sigma"):
+        a, b = tree["posterior"][name].values, other["posterior"][name].values
+        mixed[name] = np.where(np.arange(1000)[None, :, None] % 2 == 0, a, b)
+    tree["posterior"] = (
+        tree["posterior"]
+        .to_dataset()
+        .assign({n: (("chain", "draw", "component"), v) for n, v in mixed.items()})
+    )
+    result = diagnose(tree)
+    assert result.max_rhat < 1.01 and result.converged
+    assert not result.multimodal
+    assert result.verdict.startswith("OK")
+    assert "The chains agree on how the draws split between these modes." in result.verdict
