@@ -633,6 +633,10 @@ def initial_point(model, em, *, min_weight=MIN_INIT_WEIGHT):
     """
     _check_pair(model, em)
     start = em.to_initvals(min_weight)
+    # Equal weights (two equal clusters) put the simplex coordinate's gradient at exactly 0,
+    # which nutpie rejects as a "bad initial gradient"; a 1e-6 relative tilt avoids it.
+    tilted = start["w"] * (1 + 1e-6 * np.arange(1, start["w"].size + 1))
+    start["w"] = tilted / tilted.sum()
     if "beta" in model.named_vars:
         start["beta"] = model_priors(model).sigma.beta_hat(start["sigma"] ** 2)
     logp = float(_compiled_logp(model)(to_value_space(model, start)))

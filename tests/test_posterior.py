@@ -145,7 +145,10 @@ def test_membership(tree, data):
     m = tree["membership"].to_dataset()
     assert m["mean"].dims == ("obs", "component") and m.attrs["prob"] == 0.94
     np.testing.assert_allclose(m["mean"].sum("component"), 1.0, rtol=1e-12)
-    assert np.all(m["lower"] <= m["mean"] + 1e-12) and np.all(m["mean"] <= m["upper"] + 1e-12)
+    assert np.all(m["lower"] >= 0) and np.all(m["lower"] <= m["upper"]) and np.all(m["upper"] <= 1)
+    # a mean may fall outside a 94% interval when a few draws sit far in a tail, but rarely
+    inside = (m["lower"] <= m["mean"] + 1e-12) & (m["mean"] <= m["upper"] + 1e-12)
+    assert float(inside.mean()) > 0.95
     far_left = data < -4
     assert far_left.any() and np.all(m["mean"].values[far_left, 0] > 0.99)
     xr.testing.assert_allclose(membership(tree), m)
@@ -380,3 +383,14 @@ def test_chains_that_agree_over_near_duplicate_maxima_are_not_multimodal():
     assert not result.multimodal
     assert result.verdict.startswith("OK")
     assert "The chains agree on how the draws split between these modes." in result.verdict
+
+
+@pytest.mark.slow
+def test_equal_em_weights_still_start_nutpie():
+    """Two equal clusters give EM weights of exactly 0.5: nutpie once refused that start."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, 20), rng.normal(8, 1, 20)])
+    em = gb.fit_em(x, 2, random_state=0)
+    assert em.weights[0] == em.weights[1]
+    tree = gb.sample_posterior(x, 2, em=em, draws=50, tune=50, chains=2, random_seed=1)
+    assert tree["posterior"]["w"].sizes["draw"] == 50
