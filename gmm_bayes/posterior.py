@@ -821,19 +821,19 @@ def diagnose(idata):
         if "em" in idata.children and "chain_start" in idata["em"]
         else np.full(n_chains, -1)
     )
-    converged = (
-        n_div == 0
-        and rhat <= RHAT_MAX
+    mixed = (
+        rhat <= RHAT_MAX
         and ess_bulk >= ESS_PER_CHAIN_MIN * n_chains
         and ess_tail >= ESS_PER_CHAIN_MIN * n_chains
-        and bool(np.all(bfmi >= BFMI_MIN))
     )
+    converged = mixed and n_div == 0 and bool(np.all(bfmi >= BFMI_MIN))
     modes = np.argmax(fraction, axis=1)
     visited = np.flatnonzero(fraction.mean(axis=0) >= VISIT_FRACTION)
     disagree = _chains_disagree(fraction)
     # Several EM maxima visited is not a problem by itself: chains that agree (R-hat, ESS fine)
     # on how their draws split between near-duplicate maxima sample one posterior well.
-    multimodal = bool(visited.size > 1 and not converged)
+    # (a divergence is reported as such, not as multimodality)
+    multimodal = bool(visited.size > 1 and not mixed)
     summary = dict(n_div=n_div, rhat=rhat, ess_bulk=ess_bulk, ess_tail=ess_tail, bfmi=bfmi)
     verdict = _verdict(summary, n_chains, converged, multimodal, disagree, fraction, maxima)
     return Diagnostics(

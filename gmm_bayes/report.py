@@ -289,7 +289,9 @@ def analyse(x, settings, *, progress=_quiet_progress, quiet=False, label=""):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             em = fit_em(x, k, n_init=EM_RESTARTS, random_state=settings.seed)
-            tree = sample_posterior(x, k, em=em, **kwargs)
+            # the page's PSIS-LOO, LOO-PIT and predictive checks need the pointwise groups,
+            # which sample_posterior leaves out by default for large N x draws
+            tree = sample_posterior(x, k, em=em, pointwise=True, **kwargs)
         messages = _unique(f"{w.category.__name__}: {w.message}" for w in caught if _shown(w))
         est = compare.compare_estimates(
             x, tree, em=em, hdi_prob=settings.hdi_prob, random_state=settings.seed
