@@ -290,3 +290,14 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
         "index.html",
         "seed_notebook",
     ]
+
+
+@pytest.mark.slow
+def test_report_keeps_pointwise_groups_for_loo_at_any_size(tiny, monkeypatch):
+    """sample_posterior drops pointwise groups above POINTWISE_MAX; the report needs them."""
+    import gmm_bayes.posterior
+
+    monkeypatch.setattr(gmm_bayes.posterior, "POINTWISE_MAX", 10)
+    results, comparison = report.analyse(tiny["x"], SETTINGS, progress=lambda _: None, quiet=True)
+    assert all("log_likelihood" in r.tree.children for r in results)
+    assert np.isfinite(comparison["elpd_loo"].values).all()
