@@ -12,7 +12,8 @@ import numpy as np
 from gmm_bayes.exceptions import DataError
 
 
-def _short(value):
+def short_repr(value):
+    """``repr(value)`` cut to 60 characters, for error messages."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -32,7 +33,7 @@ def as_data(x, name="x"):
     ndarray, shape (N,)
     """
     if isinstance(x, str | bytes):
-        raise TypeError(f"{name} must be an array of numbers, got a string {_short(x)}")
+        raise TypeError(f"{name} must be an array of numbers, got a string {short_repr(x)}")
     arr = np.asarray(x)
     if arr.dtype.kind in "USO" or arr.dtype.kind == "V":
         if arr.dtype.kind == "O":
@@ -41,10 +42,10 @@ def as_data(x, name="x"):
             except (TypeError, ValueError):
                 bad = next((v for v in arr.ravel() if not isinstance(v, numbers.Real)), None)
                 raise TypeError(
-                    f"{name} must contain real numbers only, got {_short(bad)}"
+                    f"{name} must contain real numbers only, got {short_repr(bad)}"
                 ) from None
         else:
-            raise TypeError(f"{name} must contain numbers, got dtype {arr.dtype} ({_short(x)})")
+            raise TypeError(f"{name} must contain numbers, got dtype {arr.dtype} ({short_repr(x)})")
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
     if arr.dtype.kind == "b":
@@ -71,7 +72,7 @@ def as_data(x, name="x"):
 def as_int(value, name, *, minimum):
     """Return ``value`` as an int >= ``minimum`` (booleans and floats are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {_short(value)}")
+        raise TypeError(f"{name} must be an integer, got {short_repr(value)}")
     value = operator.index(value)
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
@@ -92,7 +93,7 @@ def as_n_components(n_components, n_obs):
 def as_nonnegative_float(value, name):
     """Return ``value`` as a finite float >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_short(value)}")
+        raise TypeError(f"{name} must be a real number, got {short_repr(value)}")
     value = float(value)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -104,7 +105,7 @@ def as_component_vector(value, name, n_components):
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {_short(value)}") from None
+        raise TypeError(f"{name} must be an array of numbers, got {short_repr(value)}") from None
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.ravel()
     if arr.shape != (n_components,):

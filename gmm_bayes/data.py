@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gmm_bayes._validation import short_repr
 from gmm_bayes.exceptions import DataError
 
 __all__ = [
@@ -108,7 +109,7 @@ def list_datasets() -> dict[str, str]:
 
 def _info(name) -> DatasetInfo:
     if not isinstance(name, str):
-        raise TypeError(f"name must be a data set name (str), got {_short(name)}")
+        raise TypeError(f"name must be a data set name (str), got {short_repr(name)}")
     try:
         return DATASETS[name]
     except KeyError:
@@ -204,9 +205,9 @@ def read_data(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
         the column and the first bad line (1-based line number in the file, offending text).
     """
     if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a str or os.PathLike, got {_short(path)}")
+        raise TypeError(f"path must be a str or os.PathLike, got {short_repr(path)}")
     if column is not None and not isinstance(column, str):
-        raise TypeError(f"column must be a header name (str) or None, got {_short(column)}")
+        raise TypeError(f"column must be a header name (str) or None, got {short_repr(column)}")
     path = Path(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -294,7 +295,7 @@ def _cell(path, label, names, width, index, record) -> float:
     if len(fields) != width:
         expected = f"the header has {width}" if names is not None else f"the first row has {width}"
         raise DataError(
-            f"{where}: {len(fields)} fields but {expected}: {_short(','.join(fields))}"
+            f"{where}: {len(fields)} fields but {expected}: {short_repr(','.join(fields))}"
             + _comment_hint(fields)
         )
     text = fields[index]
@@ -305,9 +306,9 @@ def _cell(path, label, names, width, index, record) -> float:
     if value is None and not text:
         raise DataError(f"{where}: empty cell")
     if value is None:
-        raise DataError(f"{where}: not a number: {_short(text)}" + _comment_hint(fields))
+        raise DataError(f"{where}: not a number: {short_repr(text)}" + _comment_hint(fields))
     if not np.isfinite(value):
-        raise DataError(f"{where}: non-finite value {_short(text)}; drop or impute it first")
+        raise DataError(f"{where}: non-finite value {short_repr(text)}; drop or impute it first")
     return value
 
 
@@ -323,8 +324,3 @@ def _is_number(text) -> bool:
     except ValueError:
         return False
     return "_" not in text
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

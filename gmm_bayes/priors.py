@@ -35,7 +35,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import gammaln, xlogy
 
-from gmm_bayes._validation import as_data
+from gmm_bayes._validation import as_data, short_repr
 from gmm_bayes.exceptions import DataError
 
 __all__ = [
@@ -55,15 +55,10 @@ _MAX_SWEEPS = 500
 _SWEEP_RTOL = 1e-13
 
 
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _positive(value, name, *, minimum=0.0, inclusive=False):
     """Return ``value`` as a finite float > ``minimum`` (or >= with ``inclusive``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_short(value)}")
+        raise TypeError(f"{name} must be a real number, got {short_repr(value)}")
     value = float(value)
     bad = value < minimum if inclusive else value <= minimum
     if not np.isfinite(value) or bad:
@@ -336,7 +331,7 @@ class Priors:
         if not isinstance(self.sigma, SIGMA_PRIORS):
             names = ", ".join(c.__name__ for c in SIGMA_PRIORS)
             raise TypeError(
-                f"sigma must be one of gmm_bayes.priors.{{{names}}}, got {_short(self.sigma)}"
+                f"sigma must be one of gmm_bayes.priors.{{{names}}}, got {short_repr(self.sigma)}"
             )
         _check_anchor(self.loc, "loc", LOCATIONS)
         _check_anchor(self.scale, "scale", SCALES)
@@ -435,8 +430,9 @@ class Priors:
         """
         if np.any(np.asarray(self.w_concentration) < 1):
             raise ValueError(
-                f"MAP-EM needs w_concentration >= 1, got {_short(self.w_concentration)}: below 1 "
-                "the Dirichlet density is unbounded at w_k = 0 and no MAP exists (sampling with "
+                "MAP-EM needs w_concentration >= 1, got "
+                f"{short_repr(self.w_concentration)}: below 1 the Dirichlet density is unbounded "
+                "at w_k = 0 and no MAP exists (sampling with "
                 "build_model/sample_posterior is fine)"
             )
         if self.hierarchical and self.sigma.alpha + self.sigma.g <= 1:
@@ -456,12 +452,12 @@ class Priors:
 
 def _as_concentration(value):
     if isinstance(value, bool | str | bytes):
-        raise TypeError(f"w_concentration must be a number or a sequence, got {_short(value)}")
+        raise TypeError(f"w_concentration must be a number or a sequence, got {short_repr(value)}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(
-            f"w_concentration must be a number or a sequence of numbers, got {_short(value)}"
+            f"w_concentration must be a number or a sequence of numbers, got {short_repr(value)}"
         ) from None
     if arr.ndim > 1 or arr.size == 0:
         raise ValueError(
@@ -491,7 +487,7 @@ def _check_anchor(value, name, allowed):
             raise ValueError(f"{name} must be one of {allowed} or a number, got {value!r}")
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be one of {allowed} or a number, got {_short(value)}")
+        raise TypeError(f"{name} must be one of {allowed} or a number, got {short_repr(value)}")
     if name == "scale":
         _positive(value, name)
     elif not np.isfinite(value):
