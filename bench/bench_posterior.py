@@ -71,7 +71,7 @@ def time_to_posterior(x, k, *, sampler, warm, seed, draws=DRAWS):
     """Wall time and ``(min bulk ESS, max R-hat, divergences)`` of one run."""
     import pymc as pm
 
-    from gmm_bayes import posterior as gp
+    from gmm_bayes.bayes import sampling as gp
 
     t0 = time.perf_counter()
     model = gb.build_model(x, k)
@@ -263,7 +263,7 @@ def _direct_shift(exact, binned):
 def _is_shift(x, k, exact, width, n_draws=1000):
     """The binned posterior's means from the exact draws by importance weights
     ``p_binned / p_exact``: max shift over w, mu, sigma, in exact posterior sds."""
-    from gmm_bayes.model import build_model, to_value_space
+    from gmm_bayes.bayes.model import build_model, to_value_space
 
     models = [build_model(x, k), build_model(x, k, likelihood="binned", bin_width=width)]
     logps = [m.compile_logp() for m in models]
@@ -294,7 +294,7 @@ def _flat(da):
 
 def bench_compile(seed, ks=range(1, 7)):
     """Compile vs sampling time per K: galaxy compiles each K, faithful reuses them."""
-    from gmm_bayes import posterior as gp
+    from gmm_bayes.bayes import sampling as gp
 
     print(f"\n# compile vs sample per K (gb.sample_posterior, {CHAINS} x ({TUNE} + {DRAWS}))")
     header = (

@@ -5,11 +5,10 @@ ArviZ, xarray or matplotlib are attributes resolved on first use (PEP 562), so w
 never pay for them.
 """
 
-from importlib import import_module
-
 from gmm_bayes import em
+from gmm_bayes._lazy import lazy_attributes
 from gmm_bayes.data import list_datasets, load_dataset, read_data
-from gmm_bayes.em import fit_em
+from gmm_bayes.em import EMResult, fit_em, fit_sklearn
 from gmm_bayes.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -18,8 +17,6 @@ from gmm_bayes.exceptions import (
     GMMBayesError,
     ModelMismatchError,
 )
-from gmm_bayes.result import EMResult
-from gmm_bayes.sklearn_bridge import fit_sklearn
 
 __version__ = "0.1.0"
 
@@ -28,14 +25,14 @@ _LAZY = {
     "compare_components": "gmm_bayes.compare",
     "compare_estimates": "gmm_bayes.compare",
     # the Bayesian layer (issue 3): Priors is numpy/scipy only; the rest import PyMC
-    "Priors": "gmm_bayes.priors",
-    "build_model": "gmm_bayes.model",
-    "check_model": "gmm_bayes.model",
-    "initial_point": "gmm_bayes.model",
-    "sample_posterior": "gmm_bayes.posterior",
-    "membership": "gmm_bayes.posterior",
-    "diagnose": "gmm_bayes.posterior",
-    "Diagnostics": "gmm_bayes.posterior",
+    "Priors": "gmm_bayes.bayes.priors",
+    "build_model": "gmm_bayes.bayes.model",
+    "check_model": "gmm_bayes.bayes.model",
+    "initial_point": "gmm_bayes.bayes.model",
+    "sample_posterior": "gmm_bayes.bayes.sampling",
+    "membership": "gmm_bayes.bayes.sampling",
+    "diagnose": "gmm_bayes.bayes.sampling",
+    "Diagnostics": "gmm_bayes.bayes.sampling",
 }
 
 __all__ = [
@@ -56,13 +53,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gmm_bayes' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(__all__) | {"__version__"})
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

@@ -188,7 +188,7 @@ def _parser():
 
 
 def _settings(args, ks):
-    from gmm_bayes.report import ReportSettings
+    from gmm_bayes.report.pipeline import ReportSettings
 
     return ReportSettings(
         ks=tuple(ks),
@@ -206,7 +206,7 @@ def _progress(line):
 
 def _run(args):
     if args.command == "fit":
-        from gmm_bayes.tables import em_vs_sklearn, text_table
+        from gmm_bayes.report.terminal import em_vs_sklearn, text_table
 
         x, _, _, _ = _resolve_data(args.data, args.column)
         _check_ks(args.components, x.size)
@@ -217,7 +217,7 @@ def _run(args):
                 print(f"K={k}: {m}", file=sys.stderr)
     elif args.command == "report":
         from gmm_bayes.data import DATASETS as info
-        from gmm_bayes.report import write_report
+        from gmm_bayes.report.pipeline import write_report
 
         x, path, column, name = _resolve_data(args.data, args.column)
         _check_ks(args.components, x.size)
@@ -238,7 +238,7 @@ def _run(args):
         if not args.quiet:
             _progress(f"wrote {args.out}/index.html in {time.perf_counter() - start:.1f} s")
     else:
-        from gmm_bayes.report import write_bundled
+        from gmm_bayes.report.pipeline import write_bundled
 
         names = args.only or list(BUNDLED_REPORTS)
         write_bundled(

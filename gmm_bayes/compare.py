@@ -15,8 +15,8 @@ Sign conventions: BIC = -2 log L + p log N and AIC = -2 log L + 2p with p = 3K -
 better**; elpd_loo is a log score, **higher is better**.
 
 The helpers :func:`density_curves` and :func:`membership_table` prepare the numbers the figures
-draw, so that :mod:`gmm_bayes.plots` and :mod:`gmm_bayes.report` compute no statistics.
-This module imports xarray; PyMC is reached only through :mod:`gmm_bayes.posterior`.
+draw, so that :mod:`gmm_bayes.report.figures` and :mod:`gmm_bayes.report` compute no statistics.
+This module imports xarray; PyMC is reached only through :mod:`gmm_bayes.bayes.sampling`.
 """
 
 import warnings
@@ -27,7 +27,7 @@ from scipy.special import logsumexp
 
 from gmm_bayes._validation import as_data, as_int
 from gmm_bayes.em import fit_em
-from gmm_bayes.sklearn_bridge import fit_sklearn
+from gmm_bayes.em import fit_sklearn
 
 __all__ = [
     "HDI_PROB",
@@ -259,7 +259,7 @@ def _pareto_counts(loo):
 
 def _sample_all(x, ks, em_fits, sample_kwargs, progress):
     """One posterior per K (sampled once each)."""
-    from gmm_bayes.posterior import sample_posterior
+    from gmm_bayes.bayes import sample_posterior
 
     out = {}
     for k in ks:
@@ -534,7 +534,7 @@ def diagnostics(tree):
     """Sampling diagnostics of one posterior as a plain dict.
 
     Reads the ``diagnostics`` group that :func:`gmm_bayes.sample_posterior` stores (or runs
-    :func:`gmm_bayes.posterior.diagnose` on a tree without it).
+    :func:`gmm_bayes.bayes.sampling.diagnose` on a tree without it).
 
     Returns
     -------
@@ -558,7 +558,7 @@ def diagnostics(tree):
             "chain_mode": [int(v) for v in np.atleast_1d(ds["chain_mode"].values)],
         }
     else:
-        from gmm_bayes.posterior import diagnose
+        from gmm_bayes.bayes import diagnose
 
         d = diagnose(tree)
         diag = {
@@ -585,7 +585,7 @@ def membership_table(x, posterior, em=None, *, prob=HDI_PROB):
         The data (the posterior's observed values).
     posterior : xarray.DataTree
         From :func:`gmm_bayes.sample_posterior`; its ``membership`` group is used when its
-        interval mass is ``prob``, else :func:`gmm_bayes.posterior.membership` recomputes it.
+        interval mass is ``prob``, else :func:`gmm_bayes.bayes.sampling.membership` recomputes it.
     em : EMResult, optional
         Adds EM's responsibilities as ``em``.
     prob : float
@@ -604,7 +604,7 @@ def membership_table(x, posterior, em=None, *, prob=HDI_PROB):
         if not np.isclose(stored.attrs.get("prob", np.nan), prob):
             stored = None
     if stored is None:
-        from gmm_bayes.posterior import membership
+        from gmm_bayes.bayes import membership
 
         stored = membership(posterior, prob=prob)
     ds = stored[["mean", "lower", "upper"]]

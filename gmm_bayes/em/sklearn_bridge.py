@@ -7,7 +7,7 @@ same log-likelihood definition, same BIC convention.
 import numpy as np
 
 from gmm_bayes._validation import as_data, as_n_components
-from gmm_bayes.result import EMResult
+from gmm_bayes.em.result import EMResult
 
 
 def fit_sklearn(x, n_components, **kwargs):

@@ -14,13 +14,13 @@ from scipy.special import logsumexp
 
 import gmm_bayes as gb
 from gmm_bayes.exceptions import ModelMismatchError
-from gmm_bayes.priors import HalfNormal, LogNormal, Priors
+from gmm_bayes.bayes.priors import HalfNormal, LogNormal, Priors
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("pymc")
 
-from gmm_bayes import posterior as gp  # noqa: E402  (after the importorskip of pymc)
-from gmm_bayes.model import (  # noqa: E402
+from gmm_bayes.bayes import sampling as gp  # noqa: E402  (after the importorskip of pymc)
+from gmm_bayes.bayes.model import (  # noqa: E402
     COMPRESS_FRACTION,
     ModelData,
     build_model,

@@ -5,12 +5,12 @@ block yields ``1 + 3K`` numbers (its log-likelihood, and per component the effec
 ``n``, the shift ``a`` of the weighted mean from the current mean, and the weighted sum of
 squares ``m2`` about that weighted mean). Blocks are merged pairwise with Chan et al.'s update,
 so no variance is ever formed as a difference of large sums: data near 1e8 with spread 1 keep
-their precision even without :class:`gmm_bayes.em._Standardizer`. The same rows, one per chunk,
-are what :mod:`gmm_bayes.dask_em` sends over the network.
+their precision even without :class:`gmm_bayes.em.driver._Standardizer`. The same rows, one per chunk,
+are what :mod:`gmm_bayes.em.dask_source` sends over the network.
 
 Two backends compute the rows:
 
-- numba (``_kernel_numba``), from ``_NUMBA_MIN_SIZE`` observations up: fused loops over each
+- numba (``kernel_numba``), from ``_NUMBA_MIN_SIZE`` observations up: fused loops over each
   block, a vectorized polynomial ``exp``, blocks dealt to all cores. Measured at N = 1e6, K = 3
   on the project's 2-core machine, per pass: 5 ms on one thread and 2.7 ms on two, against
   85 ms for the blocked numpy pass below (numpy's own SIMD ``exp`` is fast, but each block makes
@@ -157,7 +157,7 @@ def _compiled(n, backend):
         return None
     if _numba_module is None:
         try:
-            from gmm_bayes import _kernel_numba
+            from gmm_bayes.em import kernel_numba as _kernel_numba
         except ImportError:
             _numba_module = False
         else:

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from gmm_bayes import report
-from gmm_bayes.report import ReportSettings, atomic_directory, write_report
+from gmm_bayes.report import pipeline as report
+from gmm_bayes.report.pipeline import ReportSettings, atomic_directory, write_report
 
 EVIL = "<script>alert(1)</script>"
 SETTINGS = ReportSettings(ks=(1, 2), draws=150, tune=150, chains=2, seed=3)
@@ -235,7 +235,7 @@ def test_figures_accept_hostile_labels(tmp_path):
     import matplotlib.pyplot as plt
 
     import gmm_bayes as gb
-    from gmm_bayes import plots
+    from gmm_bayes.report import figures as plots
     from gmm_bayes.compare import compare_estimates, density_curves
 
     x = gb.load_dataset("seed_notebook")
@@ -295,9 +295,9 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
 @pytest.mark.slow
 def test_report_keeps_pointwise_groups_for_loo_at_any_size(tiny, monkeypatch):
     """sample_posterior drops pointwise groups above POINTWISE_MAX; the report needs them."""
-    import gmm_bayes.posterior
+    import gmm_bayes.bayes.sampling
 
-    monkeypatch.setattr(gmm_bayes.posterior, "POINTWISE_MAX", 10)
+    monkeypatch.setattr(gmm_bayes.bayes.sampling, "POINTWISE_MAX", 10)
     results, comparison = report.analyse(tiny["x"], SETTINGS, progress=lambda _: None, quiet=True)
     assert all("log_likelihood" in r.tree.children for r in results)
     assert np.isfinite(comparison["elpd_loo"].values).all()

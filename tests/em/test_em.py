@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 import gmm_bayes as gb
-from gmm_bayes.em import _Standardizer
+from gmm_bayes.em.driver import _Standardizer
 from gmm_bayes.exceptions import ConvergenceWarning, DataError, DegenerateFitWarning
 
 

@@ -21,8 +21,8 @@ import functools
 import dask
 import numpy as np
 
-from gmm_bayes import _kernel
-from gmm_bayes import em as _em
+from gmm_bayes.em import kernel as _kernel
+from gmm_bayes.em import driver as _em
 from gmm_bayes._validation import as_int, as_n_components, as_nonnegative_float
 from gmm_bayes.exceptions import DataError
 
@@ -122,7 +122,7 @@ class StandardizedChunks:
         self.size = x.size
 
     def em_pass(self, weights, means, variances):
-        """One EM pass over the chunks; see :func:`gmm_bayes._kernel.em_pass`."""
+        """One EM pass over the chunks; see :func:`gmm_bayes.em.kernel.em_pass`."""
         width = 1 + 3 * means.size
         chunk_rows = functools.partial(
             _chunk_rows,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "model_comparison.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "model_comparison.ipynb"
 SMALL = """DATA = "faithful"
 KS = [1, 2]
 K = 2

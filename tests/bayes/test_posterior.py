@@ -11,7 +11,7 @@ from gmm_bayes.exceptions import ModelMismatchError
 xr = pytest.importorskip("xarray")
 pytest.importorskip("pymc")
 
-from gmm_bayes.posterior import (  # noqa: E402  (after the importorskip of pymc)
+from gmm_bayes.bayes.sampling import (  # noqa: E402  (after the importorskip of pymc)
     chain_starts,
     diagnose,
     distinct_maxima,
@@ -100,7 +100,7 @@ def test_groups_dims_and_contents(tree, data):
 
 def test_posterior_predictive_draws_follow_each_draws_mixture():
     """The numpy replicates: label frequencies match w, and values match mu and sigma."""
-    from gmm_bayes.posterior import _posterior_predictive
+    from gmm_bayes.bayes.sampling import _posterior_predictive
 
     post = xr.Dataset(
         {

@@ -27,7 +27,7 @@ import xarray as xr
 
 from gmm_bayes._validation import as_data, as_int, as_n_components
 from gmm_bayes.em import fit_em
-from gmm_bayes.model import (
+from gmm_bayes.bayes.model import (
     LIKELIHOODS,
     build_model,
     check_model,
@@ -36,7 +36,7 @@ from gmm_bayes.model import (
     model_data,
     to_value_space,
 )
-from gmm_bayes.result import EMResult
+from gmm_bayes.em import EMResult
 
 __all__ = [
     "Diagnostics",

@@ -1,4 +1,4 @@
-"""Compiled loops of the EM pass (numba). Imported by :mod:`gmm_bayes._kernel` on first use only.
+"""Compiled loops of the EM pass (numba). Imported by :mod:`gmm_bayes.em.kernel` on first use only.
 
 Every loop here is written so that LLVM vectorizes it without ``fastmath``: no loop-carried
 floating-point reduction (sums are pairwise, by halving a buffer in place), ``exp`` is an

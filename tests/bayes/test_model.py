@@ -10,12 +10,18 @@ from scipy.special import logsumexp
 
 import gmm_bayes as gb
 from gmm_bayes.exceptions import DataError, ModelMismatchError
-from gmm_bayes.priors import HalfNormal, HierarchicalInverseGamma, InverseGamma, LogNormal, Priors
+from gmm_bayes.bayes.priors import (
+    HalfNormal,
+    HierarchicalInverseGamma,
+    InverseGamma,
+    LogNormal,
+    Priors,
+)
 
 pm = pytest.importorskip("pymc")
 pt = pytest.importorskip("pytensor.tensor")
 
-from gmm_bayes.model import (  # noqa: E402  (after the importorskip of pymc)
+from gmm_bayes.bayes.model import (  # noqa: E402  (after the importorskip of pymc)
     SoftplusOrdered,
     build_model,
     check_model,
@@ -316,4 +322,4 @@ def test_map_em_equals_find_map_for_every_sigma_prior(galaxy, priors):
 
 def test_sigma_prior_classes_are_exported():
     for cls in (InverseGamma, HierarchicalInverseGamma, HalfNormal, LogNormal):
-        assert cls.__module__ == "gmm_bayes.priors"
+        assert cls.__module__ == "gmm_bayes.bayes.priors"

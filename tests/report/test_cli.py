@@ -80,12 +80,12 @@ def test_report_is_written_and_replaced_atomically(tmp_path, monkeypatch, capsys
     assert "sha256" in text and "## K = 2" in text and "seed notebook" in text
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    import gmm_bayes.report
+    import gmm_bayes.report.pipeline
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gmm_bayes.report, "analyse", interrupted)
+    monkeypatch.setattr(gmm_bayes.report.pipeline, "analyse", interrupted)
     assert main(["report", "galaxy", "-q", "--components", "1-2", "--out", str(out)]) == 130
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no temporary left behind
@@ -93,24 +93,24 @@ def test_report_is_written_and_replaced_atomically(tmp_path, monkeypatch, capsys
 
 
 def test_quiet_interrupt_prints_one_line(tmp_path, monkeypatch, capsys):
-    import gmm_bayes.report
+    import gmm_bayes.report.pipeline
 
     def stop(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gmm_bayes.report, "analyse", stop)
+    monkeypatch.setattr(gmm_bayes.report.pipeline, "analyse", stop)
     assert main(["report", "galaxy", "-q", "-k", "1", "--out", str(tmp_path / "r")]) == 130
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
 
 
 def test_a_bug_inside_the_analysis_is_not_dressed_as_a_usage_error(tmp_path, monkeypatch):
-    import gmm_bayes.report
+    import gmm_bayes.report.pipeline
 
     def bug(*args, **kwargs):
         raise ValueError("internal shape mismatch")
 
-    monkeypatch.setattr(gmm_bayes.report, "analyse", bug)
+    monkeypatch.setattr(gmm_bayes.report.pipeline, "analyse", bug)
     out = tmp_path / "r"
     with pytest.raises(ValueError, match="internal shape mismatch"):  # traceback, exit code 1
         main(["report", "galaxy", "-q", "-k", "1", "--out", str(out)])

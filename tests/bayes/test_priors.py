@@ -9,7 +9,7 @@ from scipy import optimize, stats
 
 import gmm_bayes as gb
 from gmm_bayes.exceptions import DataError
-from gmm_bayes.priors import (
+from gmm_bayes.bayes.priors import (
     HalfNormal,
     HierarchicalInverseGamma,
     InverseGamma,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from gmm_bayes import _kernel
+from gmm_bayes.em import kernel as _kernel
 from gmm_bayes._validation import (
     as_component_vector,
     as_data,
@@ -29,7 +29,7 @@ from gmm_bayes._validation import (
     as_weights,
 )
 from gmm_bayes.exceptions import ConvergenceWarning, DataError, DegenerateFitWarning, FitError
-from gmm_bayes.result import EMResult
+from gmm_bayes.em.result import EMResult
 
 __all__ = ["component_logpdf", "fit_em", "m_step", "responsibilities", "INITS"]
 
@@ -236,7 +236,7 @@ def fit_em(
     ----------
     x : array_like, shape (N,) or (N, 1)
         Finite real observations (lists and integer arrays are fine). A ``dask.array.Array``
-        is fitted chunk by chunk on dask's current scheduler (:mod:`gmm_bayes.dask_em`).
+        is fitted chunk by chunk on dask's current scheduler (:mod:`gmm_bayes.em.dask_source`).
     n_components : int
         K, between 1 and N.
     n_init : int, default 5
@@ -292,7 +292,9 @@ def fit_em(
         single repeated value).
     """
     if _is_dask_array(x):
-        from gmm_bayes import dask_em  # dask is imported only when a dask array arrives
+        from gmm_bayes.em import (
+            dask_source as dask_em,
+        )  # dask is imported only when a dask array arrives
 
         return dask_em.fit_em(
             x,
@@ -460,8 +462,8 @@ def _initial_params(z, k, init, start, rng):
 def _em_pass(z, weights, means, variances):
     """One pass over the data: log-likelihood and the next M-step's sufficient statistics.
 
-    ``z`` is an in-memory array (:func:`gmm_bayes._kernel.em_pass`: blocked, fused, on all
-    cores) or chunked data with an ``em_pass`` method (:mod:`gmm_bayes.dask_em`).
+    ``z`` is an in-memory array (:func:`gmm_bayes.em.kernel.em_pass`: blocked, fused, on all
+    cores) or chunked data with an ``em_pass`` method (:mod:`gmm_bayes.em.dask_source`).
 
     Returns
     -------

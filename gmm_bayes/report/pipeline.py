@@ -14,8 +14,8 @@ linking them. Every write is atomic: everything is built in a temporary director
 target and swapped in at the end; a failure or Ctrl-C leaves the previous report byte-identical
 and removes the temporary directory.
 
-Statistics come from :mod:`gmm_bayes.compare` and :mod:`gmm_bayes.posterior`; this module only
-orchestrates, draws (through :mod:`gmm_bayes.plots`) and writes. All text from data (file and
+Statistics come from :mod:`gmm_bayes.compare` and :mod:`gmm_bayes.bayes.sampling`; this module only
+orchestrates, draws (through :mod:`gmm_bayes.report.figures`) and writes. All text from data (file and
 column names, values) is escaped by the jinja2 templates (autoescaping on).
 """
 
@@ -242,7 +242,7 @@ def _quiet_progress(_):
 
 def _sample_kwargs(settings, quiet):
     """Keyword arguments for sample_posterior, limited to those it accepts."""
-    from gmm_bayes.posterior import sample_posterior
+    from gmm_bayes.bayes import sample_posterior
 
     wanted = {
         "draws": settings.draws,
@@ -276,7 +276,7 @@ def analyse(x, settings, *, progress=_quiet_progress, quiet=False, label=""):
     """
     from gmm_bayes import compare
     from gmm_bayes.em import fit_em
-    from gmm_bayes.posterior import sample_posterior
+    from gmm_bayes.bayes import sample_posterior
 
     kwargs = _sample_kwargs(settings, quiet)
     results = []
@@ -360,7 +360,7 @@ def _figures(directory, x, results, comparison, *, column, units):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from gmm_bayes import plots
+    from gmm_bayes.report import figures as plots
 
     figdir = directory / "fig"
     figdir.mkdir()
@@ -509,7 +509,7 @@ def _environment():
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("gmm_bayes", "templates"),
+        loader=jinja2.PackageLoader("gmm_bayes.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

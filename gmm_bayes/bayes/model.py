@@ -3,7 +3,7 @@
 :func:`build_model` writes the univariate Gaussian mixture with the discrete labels summed out
 in the data's own units; :func:`check_model` proves that its likelihood is the one EM maximized;
 :func:`initial_point` turns an EM estimate into a start for the sampler. PyMC is imported here
-and in :mod:`gmm_bayes.posterior` only.
+and in :mod:`gmm_bayes.bayes.sampling` only.
 
 Large data (see :class:`ModelData`): the likelihood is evaluated on the data's distinct values
 weighted by their counts whenever ties make that worthwhile (exact), or, on request
@@ -23,8 +23,8 @@ from pymc.logprob.transforms import Transform
 
 from gmm_bayes._validation import as_data, as_n_components
 from gmm_bayes.exceptions import ModelMismatchError
-from gmm_bayes.priors import Priors, ResolvedPriors
-from gmm_bayes.result import MIN_INIT_WEIGHT, EMResult
+from gmm_bayes.bayes.priors import Priors, ResolvedPriors
+from gmm_bayes.em import MIN_INIT_WEIGHT, EMResult
 
 __all__ = [
     "LIKELIHOODS",
