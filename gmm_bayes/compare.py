@@ -26,8 +26,7 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from gmm_bayes._validation import as_data, as_int
-from gmm_bayes.em import fit_em
-from gmm_bayes.em import fit_sklearn
+from gmm_bayes.em import fit_em, fit_sklearn
 
 __all__ = [
     "HDI_PROB",

@@ -22,9 +22,9 @@ from pymc.distributions.shape_utils import rv_size_is_none
 from pymc.logprob.transforms import Transform
 
 from gmm_bayes._validation import as_data, as_n_components
-from gmm_bayes.exceptions import ModelMismatchError
 from gmm_bayes.bayes.priors import Priors, ResolvedPriors
 from gmm_bayes.em import MIN_INIT_WEIGHT, EMResult
+from gmm_bayes.exceptions import ModelMismatchError
 
 __all__ = [
     "LIKELIHOODS",

@@ -26,7 +26,6 @@ import numpy as np
 import xarray as xr
 
 from gmm_bayes._validation import as_data, as_int, as_n_components
-from gmm_bayes.em import fit_em
 from gmm_bayes.bayes.model import (
     LIKELIHOODS,
     build_model,
@@ -36,7 +35,7 @@ from gmm_bayes.bayes.model import (
     model_data,
     to_value_space,
 )
-from gmm_bayes.em import EMResult
+from gmm_bayes.em import EMResult, fit_em
 
 __all__ = [
     "Diagnostics",

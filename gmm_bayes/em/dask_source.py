@@ -21,9 +21,9 @@ import functools
 import dask
 import numpy as np
 
-from gmm_bayes.em import kernel as _kernel
-from gmm_bayes.em import driver as _em
 from gmm_bayes._validation import as_int, as_n_components, as_nonnegative_float
+from gmm_bayes.em import driver as _em
+from gmm_bayes.em import kernel as _kernel
 from gmm_bayes.exceptions import DataError
 
 __all__ = ["SAMPLE_SIZE", "fit_em"]

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from gmm_bayes.em import kernel as _kernel
 from gmm_bayes._validation import (
     as_component_vector,
     as_data,
@@ -28,8 +27,9 @@ from gmm_bayes._validation import (
     as_variances,
     as_weights,
 )
-from gmm_bayes.exceptions import ConvergenceWarning, DataError, DegenerateFitWarning, FitError
+from gmm_bayes.em import kernel as _kernel
 from gmm_bayes.em.result import EMResult
+from gmm_bayes.exceptions import ConvergenceWarning, DataError, DegenerateFitWarning, FitError
 
 __all__ = ["component_logpdf", "fit_em", "m_step", "responsibilities", "INITS"]
 

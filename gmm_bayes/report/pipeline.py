@@ -275,8 +275,8 @@ def analyse(x, settings, *, progress=_quiet_progress, quiet=False, label=""):
         Per-K results and :func:`gmm_bayes.compare.compare_components`'s table.
     """
     from gmm_bayes import compare
-    from gmm_bayes.em import fit_em
     from gmm_bayes.bayes import sample_posterior
+    from gmm_bayes.em import fit_em
 
     kwargs = _sample_kwargs(settings, quiet)
     results = []

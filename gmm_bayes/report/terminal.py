@@ -9,8 +9,7 @@ import warnings
 
 import numpy as np
 
-from gmm_bayes.em import fit_em
-from gmm_bayes.em import fit_sklearn
+from gmm_bayes.em import fit_em, fit_sklearn
 
 _FIELDS = ("K", "method", "weights", "means", "sigmas", "log_lik", "BIC", "n_iter", "converged")
 

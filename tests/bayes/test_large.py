@@ -13,8 +13,8 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import gmm_bayes as gb
-from gmm_bayes.exceptions import ModelMismatchError
 from gmm_bayes.bayes.priors import HalfNormal, LogNormal, Priors
+from gmm_bayes.exceptions import ModelMismatchError
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("pymc")

@@ -9,7 +9,6 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import gmm_bayes as gb
-from gmm_bayes.exceptions import DataError, ModelMismatchError
 from gmm_bayes.bayes.priors import (
     HalfNormal,
     HierarchicalInverseGamma,
@@ -17,6 +16,7 @@ from gmm_bayes.bayes.priors import (
     LogNormal,
     Priors,
 )
+from gmm_bayes.exceptions import DataError, ModelMismatchError
 
 pm = pytest.importorskip("pymc")
 pt = pytest.importorskip("pytensor.tensor")

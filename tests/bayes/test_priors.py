@@ -8,7 +8,6 @@ import pytest
 from scipy import optimize, stats
 
 import gmm_bayes as gb
-from gmm_bayes.exceptions import DataError
 from gmm_bayes.bayes.priors import (
     HalfNormal,
     HierarchicalInverseGamma,
@@ -16,6 +15,7 @@ from gmm_bayes.bayes.priors import (
     LogNormal,
     Priors,
 )
+from gmm_bayes.exceptions import DataError
 
 ALL_SIGMA_PRIORS = [InverseGamma(), HierarchicalInverseGamma(), HalfNormal(), LogNormal()]
 TIGHT = {"tol": 1e-12, "max_iter": 100_000}

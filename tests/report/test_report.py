@@ -235,8 +235,8 @@ def test_figures_accept_hostile_labels(tmp_path):
     import matplotlib.pyplot as plt
 
     import gmm_bayes as gb
-    from gmm_bayes.report import figures as plots
     from gmm_bayes.compare import compare_estimates, density_curves
+    from gmm_bayes.report import figures as plots
 
     x = gb.load_dataset("seed_notebook")
     est = compare_estimates(x, n_components=2, random_state=0)
