@@ -6,6 +6,8 @@ data) for a wrong value, and the message names the argument and what it received
 
 import numbers
 import operator
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -134,3 +136,51 @@ def as_variances(value, n_components, name="variances_init"):
     if (v <= 0).any():
         raise ValueError(f"{name} must be > 0, got {v.tolist()}")
     return v
+
+
+def as_positive_float(value, name, *, minimum=0.0, inclusive=False):
+    """Return ``value`` as a finite float > ``minimum`` (or >= with ``inclusive``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {short_repr(value)}")
+    value = float(value)
+    bad = value < minimum if inclusive else value <= minimum
+    if not np.isfinite(value) or bad:
+        relation = ">=" if inclusive else ">"
+        raise ValueError(f"{name} must be a finite number {relation} {minimum:g}, got {value}")
+    return value
+
+
+def as_probability(value, name):
+    """Return ``value`` as a float strictly between 0 and 1 (an interval mass, a target rate)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in (0, 1), got {short_repr(value)}")
+    value = float(value)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be in (0, 1), got {value}")
+    return value
+
+
+@contextmanager
+def captured_warnings():
+    """Record every warning raised inside the block as one line ``"Category: message"``.
+
+    Yields
+    ------
+    list of str
+        Filled when the block ends, in order, duplicates removed.
+
+    Examples
+    --------
+    >>> with captured_warnings() as lines:
+    ...     warnings.warn("careful", UserWarning)
+    >>> lines
+    ['UserWarning: careful']
+    """
+    lines = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield lines
+    for w in caught:
+        line = f"{w.category.__name__}: {w.message}"
+        if line not in lines:
+            lines.append(line)

@@ -1,0 +1,13 @@
+"""Constants shared by several layers, each defined once (numpy-free, import-cheap).
+
+A constant used by one layer only lives in that layer's module.
+"""
+
+#: the free parameters of a univariate mixture, in the order every table and figure uses
+PARAMS = ("w", "mu", "sigma")
+#: probability mass of every reported interval (HDI, membership interval): ArviZ's default
+INTERVAL_PROB = 0.94
+#: NUTS implementations :func:`gmm_bayes.sample_posterior` accepts (nutpie is the default)
+SAMPLERS = ("nutpie", "pymc")
+#: EM restarts of the fit that warm-starts a posterior (report, sample_posterior without ``em``)
+EM_RESTARTS = 10
