@@ -31,8 +31,8 @@ _LAZY = {
     "initial_point": "gmm_bayes.bayes.model",
     "sample_posterior": "gmm_bayes.bayes.sampling",
     "membership": "gmm_bayes.bayes.sampling",
-    "diagnose": "gmm_bayes.bayes.sampling",
-    "Diagnostics": "gmm_bayes.bayes.sampling",
+    "diagnose": "gmm_bayes.bayes.diagnostics",
+    "Diagnostics": "gmm_bayes.bayes.diagnostics",
 }
 
 __all__ = [

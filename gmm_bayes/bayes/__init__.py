@@ -17,8 +17,9 @@ _LAZY = {
     "initial_point": "gmm_bayes.bayes.model",
     "sample_posterior": "gmm_bayes.bayes.sampling",
     "membership": "gmm_bayes.bayes.sampling",
-    "diagnose": "gmm_bayes.bayes.sampling",
-    "Diagnostics": "gmm_bayes.bayes.sampling",
+    "diagnose": "gmm_bayes.bayes.diagnostics",
+    "Diagnostics": "gmm_bayes.bayes.diagnostics",
+    "Status": "gmm_bayes.bayes.diagnostics",
 }
 __all__ = list(_LAZY)
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

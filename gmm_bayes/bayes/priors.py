@@ -36,6 +36,7 @@ from scipy.optimize import brentq
 from scipy.special import gammaln, xlogy
 
 from gmm_bayes._validation import as_data, short_repr
+from gmm_bayes.em import Step
 from gmm_bayes.exceptions import DataError
 
 __all__ = [
@@ -634,8 +635,8 @@ class ResolvedPriors:
 
 
 @dataclass(frozen=True)
-class MapStep:
-    """The MAP-EM step in ``fit_em``'s standardized units (the ``_Step`` protocol of em.py)."""
+class MapStep(Step):
+    """The MAP-EM step in ``fit_em``'s standardized units (a :class:`gmm_bayes.em.Step`)."""
 
     priors: ResolvedPriors
     reg: float

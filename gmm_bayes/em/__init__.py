@@ -13,11 +13,13 @@ Importing this package never imports PyMC, ArviZ, xarray or matplotlib.
 from gmm_bayes.em.driver import INITS, component_logpdf, fit_em, m_step, responsibilities
 from gmm_bayes.em.result import MIN_INIT_WEIGHT, EMResult
 from gmm_bayes.em.sklearn_bridge import fit_sklearn
+from gmm_bayes.em.steps import Step
 
 __all__ = [
     "INITS",
     "MIN_INIT_WEIGHT",
     "EMResult",
+    "Step",
     "component_logpdf",
     "fit_em",
     "fit_sklearn",

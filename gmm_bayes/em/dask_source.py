@@ -24,6 +24,7 @@ import numpy as np
 from gmm_bayes._validation import as_int, as_n_components, as_nonnegative_float
 from gmm_bayes.em import driver as _em
 from gmm_bayes.em import kernel as _kernel
+from gmm_bayes.em.steps import MaximumLikelihoodStep
 from gmm_bayes.exceptions import DataError
 
 __all__ = ["SAMPLE_SIZE", "fit_em"]
@@ -88,7 +89,7 @@ def fit_em(
     std = _em._Standardizer.of(sample)
     reg_z = _regularization(reg_covar, x.size, low, high, std)
     start_z = _em._start_to_z(start, std)
-    step = _em._Step(reg_z)
+    step = MaximumLikelihoodStep(reg_z)
     sample_z = sample - std.loc
     sample_z /= std.scale
     data = StandardizedChunks(x, std.loc, std.scale)

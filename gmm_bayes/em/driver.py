@@ -29,6 +29,7 @@ from gmm_bayes._validation import (
 )
 from gmm_bayes.em import kernel as _kernel
 from gmm_bayes.em.result import EMResult
+from gmm_bayes.em.steps import MaximumLikelihoodStep, Step
 from gmm_bayes.exceptions import ConvergenceWarning, DataError, DegenerateFitWarning, FitError
 
 __all__ = ["component_logpdf", "fit_em", "m_step", "responsibilities", "INITS"]
@@ -325,15 +326,23 @@ def fit_em(
     z /= std.scale  # in place: one copy of the data, not two
     reg_z = 0.0 if priors is not None and reg_covar is None else _regularization(reg_covar, x, std)
     start_z = _start_to_z(start, std)
-    if priors is not None and not callable(getattr(priors, "em_step", None)):
-        raise TypeError(f"priors must be a gmm_bayes.Priors or None, got {type(priors).__name__}")
-    step = _Step(reg_z) if priors is None else priors.em_step(x, std.loc, std.scale, reg_z)
+    step = _step(priors, x, std, reg_z)
 
     deterministic = init == "quantile" or all(v is not None for v in start_z.values())
     runs = []
     for _ in range(1 if deterministic else n_init):
         runs.extend(_healthy_run(z, k, init, start_z, step, tol, max_iter, rng, deterministic))
     return _result(runs, x, std, reg_z, max_iter, method="em" if priors is None else "map-em")
+
+
+def _step(priors, x, std, reg_z):
+    """The M-step: maximum likelihood, or the MAP step of ``priors`` (a :class:`Step`)."""
+    if priors is None:
+        return MaximumLikelihoodStep(reg_z)
+    step = priors.em_step(x, std.loc, std.scale, reg_z) if hasattr(priors, "em_step") else None
+    if not isinstance(step, Step):
+        raise TypeError(f"priors must be a gmm_bayes.Priors or None, got {type(priors).__name__}")
+    return step
 
 
 def _is_dask_array(x):
@@ -370,26 +379,6 @@ def _regularization(reg_covar, x, std):
             )
         return RELATIVE_REG_COVAR
     return as_nonnegative_float(reg_covar, "reg_covar") / std.scale**2
-
-
-@dataclass(frozen=True)
-class _Step:
-    """The maximum-likelihood M-step with ``reg`` added to every variance (standardized units).
-
-    An M-step needs only the sufficient statistics of the E-step: each component's effective
-    count ``nk`` and its weighted mean and (biased) weighted variance. MAP-EM swaps in an object
-    with the same attribute and methods (``Priors.em_step``): ``m_step`` adds the priors' terms
-    and ``log_prior`` is added to the log-likelihood in the convergence test.
-    """
-
-    reg: float
-
-    def m_step(self, nk, means, variances):
-        """``(weights, means, variances)`` from the statistics, each of shape (K,)."""
-        return nk / nk.sum(), means, variances + self.reg
-
-    def log_prior(self, weights, means, variances):
-        return 0.0
 
 
 def _healthy_run(z, k, init, start, step, tol, max_iter, rng, deterministic):

@@ -5,8 +5,8 @@ block yields ``1 + 3K`` numbers (its log-likelihood, and per component the effec
 ``n``, the shift ``a`` of the weighted mean from the current mean, and the weighted sum of
 squares ``m2`` about that weighted mean). Blocks are merged pairwise with Chan et al.'s update,
 so no variance is ever formed as a difference of large sums: data near 1e8 with spread 1 keep
-their precision even without :class:`gmm_bayes.em.driver._Standardizer`. The same rows, one per chunk,
-are what :mod:`gmm_bayes.em.dask_source` sends over the network.
+their precision even without the driver's standardization. The same rows, one per chunk, are
+what :mod:`gmm_bayes.em.dask_source` sends over the network.
 
 Two backends compute the rows:
 

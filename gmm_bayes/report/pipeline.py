@@ -14,9 +14,9 @@ linking them. Every write is atomic: everything is built in a temporary director
 target and swapped in at the end; a failure or Ctrl-C leaves the previous report byte-identical
 and removes the temporary directory.
 
-Statistics come from :mod:`gmm_bayes.compare` and :mod:`gmm_bayes.bayes.sampling`; this module only
-orchestrates, draws (through :mod:`gmm_bayes.report.figures`) and writes. All text from data (file and
-column names, values) is escaped by the jinja2 templates (autoescaping on).
+Statistics come from :mod:`gmm_bayes.compare` and :mod:`gmm_bayes.bayes`; this module only
+orchestrates, draws (through :mod:`gmm_bayes.report.figures`) and writes. All text from data
+(file and column names, values) is escaped by the jinja2 templates (autoescaping on).
 """
 
 import contextlib
