@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from gmm_bayes.conventions import SAMPLERS
 from gmm_bayes.data import DATASETS, dataset_column, dataset_path, read_data
 
 #: data sets `make report` builds, with their K ranges
@@ -20,8 +21,6 @@ BUNDLED_REPORTS = {
     "faithful": range(1, 5),
     "geyser_duration": range(1, 5),
 }
-
-SAMPLERS = ("nutpie", "pymc")
 
 _EXAMPLES = """\
 examples:
@@ -129,7 +128,10 @@ def _parser():
             help="random seed of EM, scikit-learn and the sampler (0)",
         )
         p.add_argument(
-            "--sampler", choices=SAMPLERS, default="nutpie", help="NUTS implementation (nutpie)"
+            "--sampler",
+            choices=SAMPLERS,
+            default=SAMPLERS[0],
+            help=f"NUTS implementation ({SAMPLERS[0]})",
         )
         p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only errors")
 
@@ -188,7 +190,7 @@ def _parser():
 
 
 def _settings(args, ks):
-    from gmm_bayes.report.pipeline import ReportSettings
+    from gmm_bayes.report.provenance import ReportSettings
 
     return ReportSettings(
         ks=tuple(ks),

@@ -5,13 +5,15 @@ weights, means, sigmas, log-likelihood, BIC (lower is better), iterations and co
 full comparison with the posterior is :mod:`gmm_bayes.compare` and :mod:`gmm_bayes.report`.
 """
 
-import warnings
-
 import numpy as np
 
+from gmm_bayes._validation import captured_warnings
 from gmm_bayes.em import fit_em, fit_sklearn
 
-_FIELDS = ("K", "method", "weights", "means", "sigmas", "log_lik", "BIC", "n_iter", "converged")
+__all__ = ["FIELDS", "em_vs_sklearn", "fit_row", "text_table"]
+
+#: the table's columns
+FIELDS = ("K", "method", "weights", "means", "sigmas", "log_lik", "BIC", "n_iter", "converged")
 
 
 def em_vs_sklearn(x, ks, *, random_state=0):
@@ -29,14 +31,19 @@ def em_vs_sklearn(x, ks, *, random_state=0):
     list of (int, EMResult, EMResult, list of str)
         ``(K, em_fit, sklearn_fit, warnings)``; scikit-learn runs at its defaults (k-means init,
         ``n_init=1``, ``tol=1e-3``, ``reg_covar=1e-6`` absolute), as users run it.
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> ((k, em, sk, messages),) = em_vs_sklearn(gb.load_dataset("faithful"), [2])
+    >>> k, em.method, sk.method, messages
+    (2, 'em', 'sklearn', [])
     """
     out = []
     for k in ks:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with captured_warnings() as messages:
             em = fit_em(x, k, random_state=random_state)
             sk = fit_sklearn(x, k, random_state=random_state)
-        messages = [f"{w.category.__name__}: {w.message}" for w in caught]
         out.append((k, em, sk, messages))
     return out
 
@@ -45,8 +52,15 @@ def _vector(values, digits):
     return "[" + ", ".join(f"{v:.{digits}g}" for v in np.asarray(values)) + "]"
 
 
-def fit_rows(k, fit):
-    """One table row (list of str) for a fit."""
+def fit_row(k, fit):
+    """One table row (list of str, one per :data:`FIELDS`) for a fit.
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> fit_row(1, gb.fit_em(gb.load_dataset("faithful"), 1))[:5]
+    ['1', 'gmm_bayes EM', '[1]', '[70.897]', '[13.57]']
+    """
     return [
         str(k),
         "gmm_bayes EM" if fit.method == "em" else "scikit-learn",
@@ -62,6 +76,6 @@ def fit_rows(k, fit):
 
 def text_table(results):
     """Column-aligned plain-text table of :func:`em_vs_sklearn`'s results, two rows per K."""
-    rows = [list(_FIELDS)] + [fit_rows(k, f) for k, em, sk, _ in results for f in (em, sk)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_FIELDS))]
+    rows = [list(FIELDS)] + [fit_row(k, f) for k, em, sk, _ in results for f in (em, sk)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(FIELDS))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)

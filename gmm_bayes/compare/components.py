@@ -1,0 +1,291 @@
+"""Model comparison across numbers of components K: PSIS-LOO, stacking, BIC and AIC.
+
+:func:`compare_components` joins posteriors and fits made elsewhere (it never fits or samples).
+Sign conventions: BIC = -2 log L + p log N and AIC = -2 log L + 2p with p = 3K - 1, **lower is
+better**; elpd_loo is a log score, **higher is better**.
+"""
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from gmm_bayes._validation import as_data, short_repr
+from gmm_bayes.bayes import Diagnostics, Status, diagnose
+
+__all__ = ["SIGN_CONVENTION", "compare_components", "row_status"]
+
+SIGN_CONVENTION = (
+    "BIC = -2 log L + p log N and AIC = -2 log L + 2p (p = 3K - 1): lower is better. "
+    "elpd_loo (PSIS-LOO expected log predictive density): higher is better."
+)
+
+
+def compare_components(x, posteriors, *, em_fits, sklearn_fits):
+    """Model comparison across numbers of components K.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The data every posterior and fit is for.
+    posteriors : mapping of int to xarray.DataTree
+        K -> posterior from :func:`gmm_bayes.sample_posterior` (with its ``log_likelihood``
+        group, for PSIS-LOO, and its ``diagnostics`` group; :func:`gmm_bayes.diagnose` is run
+        on a tree without one). The K compared are its keys.
+    em_fits : mapping of int to EMResult
+        K -> this package's EM fit, for every K in ``posteriors``.
+    sklearn_fits : mapping of int to EMResult
+        K -> scikit-learn's fit (:func:`gmm_bayes.fit_sklearn`), for every K in ``posteriors``.
+
+    Returns
+    -------
+    xarray.Dataset
+        On dim ``K``: ``em_log_likelihood``, ``em_bic``, ``em_aic``, ``em_converged``,
+        ``em_degenerate``, ``sklearn_bic``, ``elpd_loo``, ``elpd_loo_se``, ``p_loo``,
+        ``pareto_k_good`` / ``pareto_k_bad`` / ``pareto_k_very_bad`` (counts of observations
+        with k <= the sample-size threshold, up to 1, above 1), ``pareto_k_max``,
+        ``pareto_k_threshold``, ``divergences``, ``max_rhat``, ``min_ess_bulk``,
+        ``min_ess_tail``, ``multimodal``, ``status`` (a :class:`gmm_bayes.bayes.Status` value:
+        the posterior's, CAUTION when an OK posterior has Pareto k above the threshold),
+        ``trustworthy`` (``Status.trustworthy``), ``verdict`` (plain language, for people),
+        ``loo_rank`` (0 is best), ``elpd_diff`` and ``elpd_diff_se`` (to the best K),
+        ``stacking_weight``. Attributes ``preferred_<criterion>`` (the K each criterion prefers:
+        ``em_bic``, ``em_aic``, ``sklearn_bic``, ``elpd_loo``, ``stacking_weight``),
+        ``criteria_agree`` (1 or 0), ``agreement`` (a sentence saying which K each criterion
+        prefers and how sure LOO is), ``loo_indistinguishable``, ``sign_convention``, ``n_obs``.
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> x = gb.load_dataset("galaxy")
+    >>> em = {k: gb.fit_em(x, k) for k in (1, 2)}
+    >>> sk = {k: gb.fit_sklearn(x, k) for k in (1, 2)}
+    >>> trees = {k: gb.sample_posterior(x, k, em=em[k]) for k in (1, 2)}  # doctest: +SKIP
+    >>> ds = compare_components(x, trees, em_fits=em, sklearn_fits=sk)  # doctest: +SKIP
+    >>> ds.attrs["preferred_em_bic"]  # doctest: +SKIP
+    2
+    """
+    import arviz_stats as azs
+
+    x = as_data(x)
+    posteriors = _by_k(posteriors, "posteriors")
+    ks = sorted(posteriors)
+    em_fits = _fits_for_each_k(em_fits, "em_fits", ks, x)
+    sklearn_fits = _fits_for_each_k(sklearn_fits, "sklearn_fits", ks, x)
+    rows, loos = {}, {}
+    for k in ks:
+        loo = _loo(posteriors[k], k)
+        loos[f"K={k}"] = loo
+        rows[k] = {
+            **_fit_columns(em_fits[k], sklearn_fits[k]),
+            **_loo_columns(loo),
+            **_diagnostics_columns(_diagnostics(posteriors[k]), loo),
+        }
+    if len(ks) > 1:
+        cmp = azs.compare(loos, method="stacking", round_to="none")
+        for k in ks:
+            r = cmp.loc[f"K={k}"]
+            rows[k].update(
+                loo_rank=int(r["rank"]),
+                elpd_diff=float(r["elpd_diff"]),
+                elpd_diff_se=float(r["dse"]),
+                stacking_weight=float(r["weight"]),
+            )
+    else:
+        rows[ks[0]].update(loo_rank=0, elpd_diff=0.0, elpd_diff_se=0.0, stacking_weight=1.0)
+
+    names = list(rows[ks[0]])
+    ds = xr.Dataset(
+        {n: ("K", np.array([rows[k][n] for k in ks])) for n in names},
+        coords={"K": np.array(ks)},
+    )
+    ds.attrs.update(_preferences(ds))
+    ds.attrs["sign_convention"] = SIGN_CONVENTION
+    ds.attrs["n_obs"] = int(x.size)
+    return ds
+
+
+def row_status(status, n_high_pareto_k):
+    """The status of one K's row: the posterior's, CAUTION when an OK one has high Pareto k.
+
+    Parameters
+    ----------
+    status : Status
+        The posterior's diagnostics status.
+    n_high_pareto_k : int
+        Observations whose Pareto k is above the threshold (their LOO terms are unreliable).
+
+    Returns
+    -------
+    Status
+
+    Examples
+    --------
+    >>> from gmm_bayes.bayes import Status
+    >>> row_status(Status.OK, 3).value, row_status(Status.MULTIMODAL, 3).value
+    ('CAUTION', 'MULTIMODAL')
+    """
+    if status is Status.OK and n_high_pareto_k > 0:
+        return Status.CAUTION
+    return status
+
+
+def _by_k(mapping, name):
+    if not isinstance(mapping, Mapping) or not mapping:
+        raise TypeError(
+            f"{name} must be a non-empty mapping of K to a posterior, e.g. "
+            f"{{2: sample_posterior(x, 2)}}, got {short_repr(mapping)}"
+        )
+    bad = [
+        k for k in mapping if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1
+    ]
+    if bad:
+        raise ValueError(f"{name} keys must be numbers of components K >= 1, got {bad[0]!r}")
+    return {int(k): v for k, v in mapping.items()}
+
+
+def _fits_for_each_k(fits, name, ks, x):
+    if not isinstance(fits, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping of K to EMResult, got {type(fits).__name__}; pass a fit "
+            "for every K in posteriors"
+        )
+    missing = [k for k in ks if k not in fits]
+    if missing:
+        raise ValueError(
+            f"{name} has no fit for K={', '.join(map(str, missing))} (posteriors has K="
+            f"{', '.join(map(str, ks))}); pass a fit for every K compared"
+        )
+    for k in ks:
+        fit = fits[k]
+        if fit.n_components != k or fit.n_obs != x.size:
+            raise ValueError(
+                f"{name}[{k}] has {fit.n_components} components fitted to {fit.n_obs} "
+                f"observations, expected K={k} on the {x.size} observations of x"
+            )
+    return {k: fits[k] for k in ks}
+
+
+def _loo(tree, k):
+    import arviz_stats as azs
+
+    if not isinstance(tree, xr.DataTree) or "log_likelihood" not in tree.children:
+        raise ValueError(
+            f"posteriors[{k}] has no log_likelihood group, which PSIS-LOO needs; sample it with "
+            "gmm_bayes.sample_posterior(..., pointwise=True)"
+        )
+    with warnings.catch_warnings(action="ignore"):  # high Pareto k is reported as data
+        return azs.loo(tree, pointwise=True)
+
+
+def _diagnostics(tree):
+    if "diagnostics" in tree.children:
+        return Diagnostics.from_dataset(tree["diagnostics"].to_dataset())
+    return diagnose(tree)
+
+
+def _fit_columns(em, sk):
+    return {
+        "em_log_likelihood": em.log_likelihood,
+        "em_bic": em.bic(),
+        "em_aic": em.aic(),
+        "em_converged": bool(em.converged),
+        "em_degenerate": bool(em.degenerate),
+        "sklearn_bic": sk.bic(),
+    }
+
+
+def _loo_columns(loo):
+    k = np.asarray(loo.pareto_k).ravel()
+    good = float(loo.good_k)
+    return {
+        "elpd_loo": float(loo.elpd),
+        "elpd_loo_se": float(loo.se),
+        "p_loo": float(loo.p),
+        "pareto_k_good": int((k <= good).sum()),
+        "pareto_k_bad": int(((k > good) & (k <= 1)).sum()),
+        "pareto_k_very_bad": int((k > 1).sum()),
+        "pareto_k_max": float(np.max(k)),
+        "pareto_k_threshold": good,
+    }
+
+
+def _diagnostics_columns(diag, loo):
+    n_high = int((np.asarray(loo.pareto_k) > float(loo.good_k)).sum())
+    status = row_status(diag.status, n_high)
+    return {
+        "divergences": int(diag.n_divergent),
+        "max_rhat": float(diag.max_rhat),
+        "min_ess_bulk": float(diag.min_ess_bulk),
+        "min_ess_tail": float(diag.min_ess_tail),
+        "multimodal": bool(diag.multimodal),
+        "status": status.value,
+        "trustworthy": status.trustworthy,
+        "verdict": diag.verdict,
+    }
+
+
+def _preferences(ds):
+    """Which K each criterion prefers, and the agreement sentence (dataset attributes)."""
+    ks = ds["K"].values
+    pref = {
+        "em_bic": int(ks[np.argmin(ds["em_bic"].values)]),
+        "em_aic": int(ks[np.argmin(ds["em_aic"].values)]),
+        "sklearn_bic": int(ks[np.argmin(ds["sklearn_bic"].values)]),
+        "elpd_loo": int(ks[np.argmax(ds["elpd_loo"].values)]),
+        "stacking_weight": int(ks[np.argmax(ds["stacking_weight"].values)]),
+    }
+    agree = len(set(pref.values())) == 1
+    best = pref["elpd_loo"]
+    close = [
+        int(k)
+        for k, d, se in zip(ks, ds["elpd_diff"].values, ds["elpd_diff_se"].values, strict=True)
+        if k != best and abs(d) <= 2 * se
+    ]
+    return {
+        **{f"preferred_{name}": k for name, k in pref.items()},
+        "criteria_agree": int(agree),
+        "agreement": _agreement(ds, pref, agree, best, close),
+        "loo_indistinguishable": ",".join(map(str, close)),
+    }
+
+
+def _agreement(ds, pref, agree, best, close):
+    ks = ds["K"].values
+    parts = [
+        f"EM BIC prefers K={pref['em_bic']}",
+        f"EM AIC K={pref['em_aic']}",
+        f"scikit-learn BIC K={pref['sklearn_bic']}",
+        f"PSIS-LOO K={pref['elpd_loo']}",
+        f"stacking puts most weight on K={pref['stacking_weight']}",
+    ]
+    sentence = ("All criteria agree: " if agree else "The criteria disagree: ") + "; ".join(parts)
+    sentence += "."
+    if close:
+        sentence += (
+            f" LOO cannot tell K={best} from K={', '.join(map(str, close))} "
+            "(elpd difference within 2 standard errors)."
+        )
+    untrusted = [int(k) for k, ok in zip(ks, ds["trustworthy"].values, strict=True) if not ok]
+    if untrusted:
+        sentence += (
+            f" The posterior for K={', '.join(map(str, untrusted))} failed its diagnostics, so "
+            "its LOO value is not reliable."
+        )
+    high_k = [
+        int(k) for k, n in zip(ks, ds["pareto_k_bad"] + ds["pareto_k_very_bad"], strict=True) if n
+    ]
+    if high_k:
+        sentence += (
+            f" Some Pareto k values are high for K={', '.join(map(str, high_k))}: PSIS-LOO is "
+            "unreliable there."
+        )
+    degenerate = [int(k) for k, d in zip(ks, ds["em_degenerate"].values, strict=True) if d]
+    if degenerate:
+        sentence += (
+            f" EM's fit for K={', '.join(map(str, degenerate))} has a collapsed component (a "
+            "spike on a few points): its likelihood, and so its BIC and AIC, reward the spike "
+            "rather than the data's shape."
+        )
+    return sentence
