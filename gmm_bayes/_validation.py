@@ -8,6 +8,7 @@ import numbers
 import operator
 import warnings
 from contextlib import contextmanager
+from decimal import Decimal
 
 import numpy as np
 
@@ -23,35 +24,56 @@ def short_repr(value):
 def as_data(x, name="x"):
     """Return the observations as a finite float64 vector.
 
+    One rule for every function that takes observations, so nothing is converted silently:
+
+    - Numbers only. Real numeric arrays, lists of numbers and object arrays of real numbers
+      (int, float, Fraction, Decimal, numpy scalars) are accepted. Strings, booleans (also one
+      inside a list or an object array), complex numbers, ``datetime64`` and ``timedelta64``
+      values raise TypeError: convert them to the numbers you mean first.
+    - Masked arrays: one without masked values is used as its data; one with masked values raises
+      DataError (a masked value is never used): pass ``x.compressed()`` to drop them.
+    - Finite values only: nan, inf and None raise DataError, and so does a finite value too large
+      for float64 (a huge int, a long double), reported as such.
+
     Parameters
     ----------
     x : array_like, shape (N,) or (N, 1)
-        Real numbers; Python lists and integer arrays are accepted.
+        Real numbers, N >= 1.
     name : str
         Argument name used in error messages.
 
     Returns
     -------
-    ndarray, shape (N,)
+    ndarray of float64, shape (N,)
+
+    Raises
+    ------
+    TypeError
+        ``x`` is a string or holds something other than real numbers.
+    ValueError
+        ``x`` is not (N,) or (N, 1).
+    DataError
+        ``x`` is empty, has masked values, or a value that is missing, non-finite or too large for
+        float64.
+
+    Examples
+    --------
+    >>> as_data([[1], [2.5]])
+    array([1. , 2.5])
+    >>> as_data(np.ma.masked_array([1.0, 1e6], mask=[False, True]))
+    Traceback (most recent call last):
+    ...
+    gmm_bayes.exceptions.DataError: x has 1 masked value (first at index 1): masked values are \
+not used; pass x.compressed() to drop them
+    >>> as_data([1.0, True])
+    Traceback (most recent call last):
+    ...
+    TypeError: x must contain real numbers, got a bool True at index 1; booleans are not \
+observations (pass numpy.asarray(x, dtype=float) if 0 and 1 are meant)
     """
     if isinstance(x, str | bytes):
         raise TypeError(f"{name} must be an array of numbers, got a string {short_repr(x)}")
-    arr = np.asarray(x)
-    if arr.dtype.kind in "USO" or arr.dtype.kind == "V":
-        if arr.dtype.kind == "O":
-            try:
-                arr = arr.astype(np.float64)
-            except (TypeError, ValueError):
-                bad = next((v for v in arr.ravel() if not isinstance(v, numbers.Real)), None)
-                raise TypeError(
-                    f"{name} must contain real numbers only, got {short_repr(bad)}"
-                ) from None
-        else:
-            raise TypeError(f"{name} must contain numbers, got dtype {arr.dtype} ({short_repr(x)})")
-    if arr.dtype.kind == "c":
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if arr.dtype.kind == "b":
-        raise TypeError(f"{name} must be numbers, got booleans")
+    arr = _real_array(x, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -60,15 +82,113 @@ def as_data(x, name="x"):
         )
     if arr.size == 0:
         raise DataError(f"{name} is empty: at least one observation is needed")
-    arr = arr.astype(np.float64, copy=False)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        i = int(np.flatnonzero(~finite)[0])
-        raise DataError(
-            f"{name} must be finite, got {arr[i]} at index {i} "
-            f"({int((~finite).sum())} non-finite values in all); drop or impute them first"
+    return _finite_float64(arr, name)
+
+
+def _real_array(x, name):
+    """``x`` as an array of real numbers (any real dtype, or object holding real numbers)."""
+    if isinstance(x, np.ma.MaskedArray):
+        x = _unmasked(x, name)
+    try:
+        arr = np.asarray(x)
+    except ValueError as err:
+        raise ValueError(
+            f"{name} must be one-dimensional (N,) or a single column (N, 1) of numbers; "
+            f"it is not an array ({err})"
+        ) from None
+    kind = arr.dtype.kind
+    if kind in "Mm":
+        raise TypeError(
+            f"{name} must contain numbers, got {arr.dtype} values (dates or durations); convert "
+            f"them to numbers in the unit you mean, e.g. ({name} - {name}.min()) / "
+            "numpy.timedelta64(1, 's')"
         )
+    if kind in "USV":
+        raise TypeError(f"{name} must contain numbers, got dtype {arr.dtype} ({short_repr(x)})")
+    if kind == "c":
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if kind == "b":
+        raise TypeError(f"{name} must be numbers, got booleans")
+    if kind == "O" or isinstance(x, list | tuple):
+        # numpy turns a bool inside a list of numbers into 1.0: look at the elements themselves
+        return _real_elements(arr if kind == "O" else np.asarray(x, dtype=object), name)
     return arr
+
+
+def _unmasked(x, name):
+    masked = np.ma.getmaskarray(x).ravel()
+    if masked.any():
+        count = int(masked.sum())
+        raise DataError(
+            f"{name} has {count} masked value{'s' if count > 1 else ''} (first at index "
+            f"{int(np.argmax(masked))}): masked values are not used; pass {name}.compressed() "
+            "to drop them"
+        )
+    return np.ma.getdata(x)
+
+
+def _real_elements(values, name):
+    """``values`` (an object array) after checking that every element is a real number."""
+    flat = values.ravel()
+    bad_types = {t for t in set(map(type, flat)) if not _is_real_number_type(t)}
+    if not bad_types:
+        return values
+    i, bad = next((i, v) for i, v in enumerate(flat) if type(v) in bad_types)
+    if bad is None:
+        raise DataError(
+            f"{name} has a missing value (None) at index {i}; drop or impute missing values first"
+        )
+    if isinstance(bad, bool | np.bool_):
+        raise TypeError(
+            f"{name} must contain real numbers, got a bool {bad} at index {i}; booleans are "
+            f"not observations (pass numpy.asarray({name}, dtype=float) if 0 and 1 are meant)"
+        )
+    raise TypeError(
+        f"{name} must contain real numbers only, got {short_repr(bad)} at index {i} "
+        f"({type(bad).__name__})"
+    )
+
+
+def _is_real_number_type(t):
+    return issubclass(t, numbers.Real | Decimal) and not issubclass(t, bool | np.timedelta64)
+
+
+def _finite_float64(source, name):
+    """``source`` (shape (N,)) as float64; every value must be finite before and after the cast."""
+    with np.errstate(over="ignore"):
+        try:
+            values = source.astype(np.float64, copy=False)
+        except OverflowError:  # a Python int or Fraction beyond float64
+            values = np.array([_as_float(v) for v in source], dtype=np.float64)
+    finite = np.isfinite(values)
+    if finite.all():
+        return values
+    i = int(np.argmin(finite))
+    if _is_finite(source[i]):
+        raise DataError(
+            f"{name} has a value too large for float64 at index {i} ({short_repr(source[i])}; "
+            f"the largest float64 is {np.finfo(np.float64).max:.3g}); rescale {name} first"
+        )
+    raise DataError(
+        f"{name} must be finite, got {values[i]} at index {i} "
+        f"({int((~finite).sum())} non-finite values in all); drop or impute them first"
+    )
+
+
+def _as_float(value):
+    try:
+        return float(value)
+    except OverflowError:
+        return np.inf
+
+
+def _is_finite(value):
+    """Finiteness of one element in its own type (ints and fractions always are)."""
+    if isinstance(value, numbers.Rational):
+        return True
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return bool(np.isfinite(value))
 
 
 def as_int(value, name, *, minimum):

@@ -12,16 +12,21 @@ File format accepted by :func:`read_data`
   first data row (the provenance headers of the raw ``.txt`` sources use them). A ``#`` line
   further down is an error, so a corrupted or concatenated file is not read silently.
 - Blank lines are skipped anywhere.
-- Header row: optional. The first non-blank, non-comment row is a header when at least one of its
-  fields is not a number; otherwise the file has no header and every row is data (a plain text file
-  with one number per line is the simplest case). Columns of a header-less file have no names, so
-  ``column`` must then be None and the file must have a single column.
+- Header row: optional. The first non-blank, non-comment row is data when all its non-empty fields
+  are numbers, unless ``column=`` names one of its fields: then it is the header (a numeric header
+  such as ``2020``). Any other first row is the header. A plain text file with one number per line
+  is the simplest header-less file. Columns of a header-less file have no names, so ``column``
+  must then be None and the file must have a single column.
 - Every data row must have exactly as many fields as the header (or as the first row), and the
-  selected cell must be a finite number (``nan``, ``inf``, ``-Infinity`` ... are refused).
+  selected cell must be a finite number (``nan``, ``inf``, ``-Infinity`` ... are refused, and so is
+  a number too large for float64).
+- Only regular files are read: a directory, a device (``/dev/zero``), a FIFO or a socket is refused
+  before it is opened, so reading never blocks.
 """
 
 import csv
 import os
+import stat
 from importlib import resources
 from itertools import chain
 from pathlib import Path
@@ -103,6 +108,11 @@ def list_datasets() -> dict[str, str]:
     -------
     dict of str to str
         Data set name -> one-line description (units in brackets).
+
+    Examples
+    --------
+    >>> list_datasets()["faithful"]
+    'Old Faithful waiting times between eruptions, 272 values (R datasets::faithful) [minutes]'
     """
     return {name: f"{info.description} [{info.units}]" for name, info in DATASETS.items()}
 
@@ -131,6 +141,11 @@ def dataset_path(name: str) -> Path:
     pathlib.Path
         Existing file: inside the installed package (``gmm_bayes/datasets/``) for a wheel install,
         or the repository's ``data/`` directory for a source checkout or editable install.
+
+    Examples
+    --------
+    >>> dataset_path("geyser_waiting").name
+    'geyser_1985.csv'
     """
     file = _info(name).file
     for candidate in (_installed_file(file), _SOURCE_DIR / file):
@@ -151,7 +166,13 @@ def _installed_file(file) -> Path | None:
 
 
 def dataset_column(name: str) -> str:
-    """Return the CSV column holding a bundled data set (e.g. ``"velocity"``)."""
+    """Return the CSV column holding a bundled data set.
+
+    Examples
+    --------
+    >>> dataset_column("galaxy")
+    'velocity'
+    """
     return _info(name).column
 
 
@@ -173,6 +194,12 @@ def load_dataset(name: str) -> np.ndarray:
     ------
     ValueError
         Unknown name (the message lists the available ones).
+
+    Examples
+    --------
+    >>> x = load_dataset("galaxy")
+    >>> x.shape, x[:3]
+    ((82,), array([9.172, 9.35 , 9.483]))
     """
     return read_data(dataset_path(name), column=dataset_column(name))
 
@@ -181,7 +208,11 @@ def read_data(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
     """Read one column of finite numbers from a CSV or plain-text file.
 
     See the module docstring for the accepted format (header optional, ``#`` comments at the top,
-    blank lines, BOM and CRLF tolerated).
+    blank lines, BOM and CRLF tolerated, regular files only).
+
+    Header rule: a first row that parses as numbers is data, unless ``column=`` names one of its
+    fields; then it is a header. So a one-column file starting ``2020`` is read whole with
+    ``column=None``, and from its second row on with ``column="2020"``.
 
     Parameters
     ----------
@@ -200,43 +231,84 @@ def read_data(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
     TypeError
         ``path`` is not a path or ``column`` is neither a str nor None.
     DataError
-        The file is missing, unreadable, empty, has no such column, or a row is malformed
-        (wrong number of fields, non-numeric or non-finite cell). The message names the file,
-        the column and the first bad line (1-based line number in the file, offending text).
+        The file is missing, unreadable or not a regular file, empty, has no such column, or a
+        row is malformed (wrong number of fields, non-numeric, non-finite or too large cell). The
+        message names the file, the column and the first bad line (1-based line number in the
+        file, offending text).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder, "counts.csv")
+    ...     _ = path.write_text("2020\\n15\\n17\\n", encoding="utf-8")
+    ...     read_data(path), read_data(path, column="2020")
+    (array([2020.,   15.,   17.]), array([15., 17.]))
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike, got {short_repr(path)}")
     if column is not None and not isinstance(column, str):
         raise TypeError(f"column must be a header name (str) or None, got {short_repr(column)}")
     path = Path(path)
+    _require_regular_file(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             return _parse(fh, path, column)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a CSV or text file") from None
-    except PermissionError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror})") from None
     except UnicodeDecodeError as err:
         raise DataError(
             f"{path}: not UTF-8 text (undecodable byte at offset {err.start})"
         ) from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+_NOT_REGULAR = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _require_regular_file(path):
+    """Raise DataError unless ``path`` is a regular file; never opens it (a FIFO would block)."""
+    try:
+        mode = path.stat().st_mode
+    except ValueError:
+        raise DataError(f"{str(path)!r}: not a valid path (it contains a NUL character)") from None
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except NotADirectoryError:
+        raise DataError(f"{path}: no such file ({_file_in_path(path)})") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path}: is a directory, expected a CSV or text file")
+    if not stat.S_ISREG(mode):
+        kind = next((kind for is_kind, kind in _NOT_REGULAR if is_kind(mode)), "a special file")
+        raise DataError(f"{path}: not a regular file ({kind}); save the data to a file")
+
+
+def _file_in_path(path) -> str:
+    file = next((p for p in reversed(path.parents) if os.path.isfile(p)), None)
+    if file is None:
+        return "a component of the path is not a directory"
+    return f"{file} is a file, not a directory"
 
 
 def _parse(fh, path, column) -> np.ndarray:
-    rows = _records(fh)
+    rows = _records(fh, path)
     first = next(rows, None)
     if first is None:
         raise DataError(f"{path}: empty file (no header and no data rows)")
     header_line, fields = first
-    if all(_is_number(f) for f in fields):
-        names, label = None, "column 1 (no header)"
-        index, data = _headerless_index(path, column, len(fields)), [first]
-    else:
+    if _is_header(fields, column):
         names, data = fields, []
         index = _column_index(path, names, column, header_line)
         label = f"column {names[index]!r}"
+    else:
+        names, label = None, "column 1 (no header)"
+        index, data = _headerless_index(path, column, first), [first]
     width = len(fields)
     values = [_cell(path, label, names, width, index, rec) for rec in chain(data, rows)]
     if not values:
@@ -244,7 +316,7 @@ def _parse(fh, path, column) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def _records(fh):
+def _records(fh, path):
     """Yield ``(line_number, fields)`` for each non-blank row, skipping comments at the top."""
     preamble = True
     for lineno, line in enumerate(fh, start=1):
@@ -253,22 +325,36 @@ def _records(fh):
             continue
         preamble = False
         if '"' in line:
-            fields = next(csv.reader([line], skipinitialspace=True))
+            try:
+                fields = next(csv.reader([line], skipinitialspace=True))
+            except csv.Error as err:
+                raise DataError(f"{path}: line {lineno}: {err}") from None
         else:
             fields = line.split(",")
         yield lineno, [f.strip() for f in fields]
 
 
-def _headerless_index(path, column, width) -> int:
+def _is_header(fields, column) -> bool:
+    """The header rule of :func:`read_data` for the first row."""
+    if column is not None and column in fields:
+        return True
+    return not all(_is_number(f) for f in fields if f)
+
+
+def _headerless_index(path, column, first) -> int:
+    line, fields = first
     if column is not None:
         raise DataError(
-            f"{path}: column {column!r} requested but the file has no header row "
-            "(its first row is all numbers); pass column=None for a one-column file"
+            f"{path}: column {column!r} requested but the file has no header row (its first row, "
+            f"line {line}, is all numbers, none of them {column!r}); pass column=None for a "
+            "one-column file"
         )
-    if width != 1:
-        raise DataError(
-            f"{path}: no header row and {width} columns; add a header row and pass column=NAME"
-        )
+    if len(fields) != 1:
+        found, remedy = f"line {line} holds only numbers", "add a header row and pass column=NAME"
+        if fields[-1] == "":
+            found += " and ends with a comma, which makes an empty last column"
+            remedy = f"remove the trailing commas, or {remedy}"
+        raise DataError(f"{path}: no header row and {len(fields)} columns ({found}); {remedy}")
     return 0
 
 
@@ -307,6 +393,11 @@ def _cell(path, label, names, width, index, record) -> float:
         raise DataError(f"{where}: empty cell")
     if value is None:
         raise DataError(f"{where}: not a number: {short_repr(text)}" + _comment_hint(fields))
+    if not np.isfinite(value) and any(ch.isdigit() for ch in text):
+        raise DataError(
+            f"{where}: {short_repr(text)} is too large for float64 (the largest is "
+            f"{np.finfo(np.float64).max:.3g}); rescale the column first"
+        )
     if not np.isfinite(value):
         raise DataError(f"{where}: non-finite value {short_repr(text)}; drop or impute it first")
     return value
