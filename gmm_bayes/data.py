@@ -350,7 +350,8 @@ def _headerless_index(path, column, first) -> int:
             "one-column file"
         )
     if len(fields) != 1:
-        found, remedy = f"line {line} holds only numbers", "add a header row and pass column=NAME"
+        found = f"line {line} has {'numbers' if any(fields) else 'empty fields'} only"
+        remedy = "add a header row and pass column=NAME"
         if fields[-1] == "":
             found += " and ends with a comma, which makes an empty last column"
             remedy = f"remove the trailing commas, or {remedy}"
