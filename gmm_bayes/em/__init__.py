@@ -1,28 +1,44 @@
 """EM for Gaussian mixtures: numpy and scipy only (numba for speed, dask for chunked data).
 
-- :mod:`~gmm_bayes.em.driver`: :func:`fit_em` (restarts, convergence, warnings) and the seed
-  notebook's building blocks :func:`component_logpdf`, :func:`responsibilities`, :func:`m_step`;
-- :mod:`~gmm_bayes.em.kernel` / :mod:`~gmm_bayes.em.kernel_numba`: the fused one-pass E/M sweep;
-- :mod:`~gmm_bayes.em.dask_source`: the same sweep over the chunks of a dask array;
+The modules, in the order of a fit:
+
+- :mod:`~gmm_bayes.em.blocks`: the seed notebook's building blocks :func:`component_logpdf`,
+  :func:`responsibilities` and :func:`m_step`;
+- :mod:`~gmm_bayes.em.standardize`: the units EM works in (median and robust scale);
+- :mod:`~gmm_bayes.em.starts`: k-means++, quantile, random and explicit starts;
+- :mod:`~gmm_bayes.em.source`: the data-source protocol (:class:`DataSource`) and the in-memory
+  source; :mod:`~gmm_bayes.em.kernel` / :mod:`~gmm_bayes.em.kernel_numba`: its fused one-pass
+  E/M sweep; :mod:`~gmm_bayes.em.dask_source`: the same sweep over the chunks of a dask array;
+- :mod:`~gmm_bayes.em.steps`: the M-step protocol (:class:`Step`), maximum likelihood by default;
+- :mod:`~gmm_bayes.em.driver`: :func:`fit_em` (restarts, convergence, warnings) and
+  :func:`fit_source` (a data source plus an in-memory sample for the starts);
 - :mod:`~gmm_bayes.em.result`: :class:`EMResult`, what every fit returns;
 - :mod:`~gmm_bayes.em.sklearn_bridge`: scikit-learn's ``GaussianMixture`` as an :class:`EMResult`.
 
 Importing this package never imports PyMC, ArviZ, xarray or matplotlib.
 """
 
-from gmm_bayes.em.driver import INITS, component_logpdf, fit_em, m_step, responsibilities
+from gmm_bayes.em.blocks import component_logpdf, m_step, responsibilities
+from gmm_bayes.em.driver import EMOptions, fit_em, fit_source
 from gmm_bayes.em.result import MIN_INIT_WEIGHT, EMResult
 from gmm_bayes.em.sklearn_bridge import fit_sklearn
-from gmm_bayes.em.steps import Step
+from gmm_bayes.em.source import DataSource, InMemorySource
+from gmm_bayes.em.starts import INITS
+from gmm_bayes.em.steps import MaximumLikelihoodStep, Step
 
 __all__ = [
     "INITS",
     "MIN_INIT_WEIGHT",
+    "DataSource",
+    "EMOptions",
     "EMResult",
+    "InMemorySource",
+    "MaximumLikelihoodStep",
     "Step",
     "component_logpdf",
     "fit_em",
     "fit_sklearn",
+    "fit_source",
     "m_step",
     "responsibilities",
 ]

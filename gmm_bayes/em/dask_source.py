@@ -1,16 +1,18 @@
 """EM on a dask array: data larger than memory, on the current dask scheduler.
 
-:func:`gmm_bayes.fit_em` hands a ``dask.array.Array`` to :func:`fit_em` here; this module, and
-so dask, is imported only then. The fit is the in-memory algorithm with the data kept in chunks:
+:func:`gmm_bayes.fit_em` hands a ``dask.array.Array`` to :func:`fit_dask_array` here; this
+module, and so dask, is imported only then. It adapts the array to the driver's protocols and
+leaves the algorithm to :func:`gmm_bayes.em.driver.fit_source`:
 
 1. One pass over the chunks checks that every value is finite, finds the minimum and maximum,
    and draws a uniform sample of ``SAMPLE_SIZE`` observations (all of them when N is smaller).
 2. The standardization ``z = (x - loc) / scale`` takes its median and IQR from the sample;
    the map is then fixed and applied exactly, chunk by chunk. Starts and restarts run in memory
    on the standardized sample; the best of them is polished on all the data.
-3. Each EM iteration is one pass: every chunk sends back ``1 + 3K`` numbers (its log-likelihood
-   and, per component, the effective count, the shift of the weighted mean and the weighted sum
-   of squares about it), which the caller merges with Chan et al.'s update.
+3. Each EM iteration is one pass of :class:`StandardizedChunks` (a
+   :class:`~gmm_bayes.em.source.DataSource`): every chunk sends back ``1 + 3K`` numbers (its
+   log-likelihood and, per component, the effective count, the shift of the weighted mean and
+   the weighted sum of squares about it), which are merged with Chan et al.'s update.
 
 The scheduler is dask's current one: the threaded scheduler by default, a ``distributed``
 cluster once a ``distributed.Client`` exists (or inside ``with client.as_current():``).
@@ -21,46 +23,34 @@ import functools
 import dask
 import numpy as np
 
-from gmm_bayes._validation import as_int, as_n_components, as_nonnegative_float
-from gmm_bayes.em import driver as _em
-from gmm_bayes.em import kernel as _kernel
+from gmm_bayes.em.driver import EMOptions, fit_source
+from gmm_bayes.em.kernel import em_rows, finish, merge_rows
+from gmm_bayes.em.source import DataSource
+from gmm_bayes.em.standardize import Standardizer, default_regularization
+from gmm_bayes.em.starts import START_POOL_SIZE
 from gmm_bayes.em.steps import MaximumLikelihoodStep
 from gmm_bayes.exceptions import DataError
 
-__all__ = ["SAMPLE_SIZE", "fit_em"]
+__all__ = ["SAMPLE_SIZE", "StandardizedChunks", "fit_dask_array"]
 
 #: observations drawn from the chunks for the standardization, the starts and the restarts
-SAMPLE_SIZE = _em.START_POOL_SIZE
-#: sample runs, best first, polished on all the data until one does not collapse
-MAX_POLISHED = 3
+SAMPLE_SIZE = START_POOL_SIZE
 
 
-def fit_em(
-    x,
-    n_components=2,
-    *,
-    n_init=5,
-    init="kmeans++",
-    tol=1e-6,
-    max_iter=1000,
-    reg_covar=None,
-    random_state=None,
-    weights_init=None,
-    means_init=None,
-    variances_init=None,
-    priors=None,
-):
+def fit_dask_array(x, n_components=2, *, priors=None, **options):
     """:func:`gmm_bayes.fit_em` for a dask array (same options, same result type).
 
     Parameters
     ----------
     x : dask.array.Array, shape (N,) or (N, 1)
         Real numbers in chunks of known size.
-    n_components, n_init, init, tol, max_iter, reg_covar, random_state : see ``fit_em``
-    weights_init, means_init, variances_init : array_like, shape (K,), optional
-        With all three, one run from exactly that start: the same iterates as in memory.
+    n_components : int
     priors : None
         MAP-EM is not available for dask arrays yet.
+    **options
+        The other keyword arguments of ``fit_em``. With all three of ``weights_init``,
+        ``means_init`` and ``variances_init``: one run from exactly that start, the same
+        iterates as in memory.
 
     Returns
     -------
@@ -69,6 +59,14 @@ def fit_em(
         default regularization differs from the in-memory one by the sample's error in the IQR
         (a fraction of a percent, of a term of relative size 1e-6); pass ``reg_covar`` for the
         in-memory iterates to rounding.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> x = np.concatenate([np.linspace(0, 2, 500), np.linspace(10, 12, 500)])
+    >>> fit = fit_dask_array(da.from_array(x, chunks=300), 2, random_state=0)
+    >>> fit.n_obs, fit.means.round(3).tolist()
+    (1000, [1.0, 11.0])
     """
     if priors is not None:
         raise NotImplementedError(
@@ -76,44 +74,35 @@ def fit_em(
             "(x[idx].compute()) or drop priors"
         )
     x = _as_chunked_data(x)
-    k = as_n_components(n_components, x.size)
-    n_init = as_int(n_init, "n_init", minimum=1)
-    max_iter = as_int(max_iter, "max_iter", minimum=0)
-    tol = as_nonnegative_float(tol, "tol")
-    if init not in _em.INITS:
-        raise ValueError(f"init must be one of {_em.INITS}, got {init!r}")
-    start = _em._explicit_start(weights_init, means_init, variances_init, k)
-    rng = np.random.default_rng(random_state)
-
-    low, high, sample = _scan(x, rng)
-    std = _em._Standardizer.of(sample)
-    reg_z = _regularization(reg_covar, x.size, low, high, std)
-    start_z = _em._start_to_z(start, std)
-    step = MaximumLikelihoodStep(reg_z)
-    sample_z = sample - std.loc
-    sample_z /= std.scale
-    data = StandardizedChunks(x, std.loc, std.scale)
-
-    if init == "quantile" or all(v is not None for v in start_z.values()):
-        params = _em._initial_params(sample_z, k, init, start_z, rng)
-        runs = [r for r in [_em._run_em(data, *params, step, tol, max_iter)] if r is not None]
+    options = EMOptions.validated(x.size, n_components, **options)
+    low, high, sample = _scan(x, options.rng)
+    std = Standardizer.of(sample)
+    if options.reg_covar is None:
+        reg = default_regularization(x.size, low, high)
     else:
-        candidates = []
-        for _ in range(n_init):
-            candidates.extend(
-                _em._healthy_run(sample_z, k, init, start_z, step, tol, max_iter, rng, False)
-            )
-        runs = _polish(candidates, data, step, tol, max_iter)
-    return _em._result(runs, x, std, reg_z, max_iter)
+        reg = options.reg_covar / std.scale**2
+    source = StandardizedChunks(x, std.loc, std.scale)
+    return fit_source(source, std.to_z(sample), options, std, MaximumLikelihoodStep(reg))
 
 
-class StandardizedChunks:
-    """``z = (x - loc) / scale`` of a dask array, as :func:`gmm_bayes.em._run_em` takes it.
+class StandardizedChunks(DataSource):
+    """``z = (x - loc) / scale`` of a dask array, as a :class:`~gmm_bayes.em.source.DataSource`.
+
+    Each pass maps every chunk to its ``1 + 3K`` merged statistics on dask's current scheduler
+    and merges those rows here (:func:`gmm_bayes.em.kernel.merge_rows`).
 
     Parameters
     ----------
     x : dask.array.Array, shape (N,)
     loc, scale : float
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> source = StandardizedChunks(da.from_array(np.array([9.0, 11.0]), chunks=1), 10.0, 1.0)
+    >>> ll, nk, means, variances = source.em_pass(np.ones(1), np.zeros(1), np.ones(1))
+    >>> source.size, round(ll, 6), means.tolist(), variances.round(12).tolist()
+    (2, -2.837877, [0.0], [1.0])
     """
 
     def __init__(self, x, loc, scale):
@@ -123,7 +112,6 @@ class StandardizedChunks:
         self.size = x.size
 
     def em_pass(self, weights, means, variances):
-        """One EM pass over the chunks; see :func:`gmm_bayes.em.kernel.em_pass`."""
         width = 1 + 3 * means.size
         chunk_rows = functools.partial(
             _chunk_rows,
@@ -135,7 +123,7 @@ class StandardizedChunks:
             chunk_rows, chunks=((width,) * self.x.numblocks[0],), dtype=np.float64
         )
         rows = rows.compute().reshape(-1, width)
-        return _kernel.finish(_kernel.merge_rows(rows), means)
+        return finish(merge_rows(rows), means)
 
 
 def _chunk_rows(chunk, *, loc, scale, params):
@@ -144,7 +132,7 @@ def _chunk_rows(chunk, *, loc, scale, params):
     z /= scale
     if z.size == 0:
         return np.zeros(1 + 3 * params[1].size)
-    return _kernel.merge_rows(_kernel.em_rows(z, *params, parallel=False))
+    return merge_rows(em_rows(z, *params, parallel=False))
 
 
 def _as_chunked_data(x, name="x"):
@@ -205,28 +193,3 @@ def _chunk_summary(chunk):
     if chunk.size == 0:
         return np.array([0.0, 0.0, np.inf, -np.inf])
     return np.array([0.0, 0.0, np.min(chunk), np.max(chunk)], dtype=np.float64)
-
-
-def _regularization(reg_covar, n, low, high, std):
-    """As :func:`gmm_bayes.em._regularization`, from the data's minimum and maximum."""
-    if reg_covar is None and low == high:
-        raise DataError(
-            f"all {n} values of x equal {float(low)!r}: a Gaussian mixture has no scale to "
-            "fit; pass reg_covar > 0 (in squared units of x) to fit components of that variance"
-        )
-    return _em._regularization(reg_covar, np.array([low, high]), std)
-
-
-def _polish(candidates, data, step, tol, max_iter):
-    """EM on all the data from the best sample runs (healthy first) until one stays healthy."""
-    candidates = sorted(candidates, key=lambda r: (bool(r.collapsed.any()), -r.objective))
-    finished = []
-    for candidate in candidates[:MAX_POLISHED]:
-        params = (candidate.weights, candidate.means, candidate.variances)
-        run = _em._run_em(data, *params, step, tol, max_iter)
-        if run is None:
-            continue
-        if not run.collapsed.any():
-            return [run]
-        finished.append(run)
-    return finished

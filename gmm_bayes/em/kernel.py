@@ -8,17 +8,15 @@ so no variance is ever formed as a difference of large sums: data near 1e8 with 
 their precision even without the driver's standardization. The same rows, one per chunk, are
 what :mod:`gmm_bayes.em.dask_source` sends over the network.
 
-Two backends compute the rows:
+Two backends compute the rows, with the same numbers to rounding:
 
-- numba (``kernel_numba``), from ``_NUMBA_MIN_SIZE`` observations up: fused loops over each
-  block, a vectorized polynomial ``exp``, blocks dealt to all cores. Measured at N = 1e6, K = 3
-  on the project's 2-core machine, per pass: 5 ms on one thread and 2.7 ms on two, against
-  85 ms for the blocked numpy pass below (numpy's own SIMD ``exp`` is fast, but each block makes
-  a dozen trips through B x K temporaries) and 28 ms for a numba loop calling libm's scalar
-  ``exp``. So numba it is.
-- numpy, for small data (the first use of numba in a process costs about 0.25 s to import it
-  and load its cached machine code, more than a whole fit of a few thousand points) and when
+- numba (:mod:`~gmm_bayes.em.kernel_numba`), from ``NUMBA_MIN_SIZE`` observations up: fused
+  loops over each block, a vectorized polynomial ``exp``, blocks dealt to all cores;
+- numpy, for small data (the first use of numba in a process costs the import of numba and the
+  loading of its cached machine code, more than a whole fit of a few thousand points) and when
   numba is not installed.
+
+Why numba, and the measurements behind these choices: ``bench/README.md``.
 """
 
 import threading
@@ -26,21 +24,31 @@ import time
 
 import numpy as np
 
-#: added to every effective count, as in scikit-learn (the same as ``em._EPS``)
+#: added to every effective count, as in scikit-learn: an empty component gives no 0/0
 COUNT_EPS = 10 * np.finfo(np.float64).eps
 #: below this many observations the numpy backend is used (no numba import for small data)
-_NUMBA_MIN_SIZE = 1 << 13
+NUMBA_MIN_SIZE = 1 << 13
 #: below this many observations one thread is faster than waking the others
-_PARALLEL_MIN_SIZE = 1 << 17
+PARALLEL_MIN_SIZE = 1 << 17
 #: rows per block of the numpy backend
-_NUMPY_BLOCK = 1 << 14
+NUMPY_BLOCK = 1 << 14
 
 _numba_module = None
 # numba's fallback "workqueue" threading layer aborts on concurrent parallel calls: a second
 # caller (another thread, or dask's threaded scheduler) takes the serial kernel instead.
 _parallel_lock = threading.Lock()
 
-__all__ = ["COUNT_EPS", "em_pass", "em_rows", "finish", "hard_stats", "merge_rows"]
+__all__ = [
+    "COUNT_EPS",
+    "NUMBA_MIN_SIZE",
+    "NUMPY_BLOCK",
+    "PARALLEL_MIN_SIZE",
+    "em_pass",
+    "em_rows",
+    "finish",
+    "hard_stats",
+    "merge_rows",
+]
 
 
 def em_pass(z, weights, means, variances, *, parallel=True, backend=None):
@@ -52,10 +60,10 @@ def em_pass(z, weights, means, variances, *, parallel=True, backend=None):
     weights, means, variances : ndarray, shape (K,)
     parallel : bool
         Allow all of numba's threads (``numba.set_num_threads`` limits them) from
-        ``_PARALLEL_MIN_SIZE`` observations up, unless another thread is in a parallel pass;
+        ``PARALLEL_MIN_SIZE`` observations up, unless another thread is in a parallel pass;
         :class:`_Pace` then picks all threads or one, whichever has lately been faster.
     backend : {None, "numba", "numpy"}
-        ``None`` picks numba from ``_NUMBA_MIN_SIZE`` observations up, when it is installed.
+        ``None`` picks numba from ``NUMBA_MIN_SIZE`` observations up, when it is installed.
 
     Returns
     -------
@@ -63,13 +71,33 @@ def em_pass(z, weights, means, variances, *, parallel=True, backend=None):
         NaN when the parameters are not a valid mixture (e.g. a zero variance).
     nk, new_means, new_variances : ndarray, shape (K,)
         Effective counts (plus ``COUNT_EPS``), weighted means and weighted biased variances.
+
+    Examples
+    --------
+    >>> z = np.array([-1.0, 1.0, 9.0, 11.0])
+    >>> ll, nk, means, variances = em_pass(z, np.full(2, 0.5), np.array([0.0, 10.0]), np.ones(2))
+    >>> nk.round(6).tolist(), means.round(6).tolist(), variances.round(6).tolist()
+    ([2.0, 2.0], [0.0, 10.0], [1.0, 1.0])
     """
     rows = em_rows(z, weights, means, variances, parallel=parallel, backend=backend)
     return finish(merge_rows(rows), means)
 
 
 def em_rows(z, weights, means, variances, *, parallel=True, backend=None):
-    """Per-block statistics: ndarray of shape (n_blocks, 1 + 3K), as :func:`merge_rows` takes."""
+    """Per-block statistics, as :func:`merge_rows` takes them (arguments as :func:`em_pass`).
+
+    Returns
+    -------
+    ndarray, shape (n_blocks, 1 + 3K)
+        Per block: log-likelihood, counts ``n`` (K), shifts ``a`` (K) of the weighted means
+        from ``means``, weighted sums of squares ``m2`` (K) about them. All NaN (one row) when
+        the parameters are not a valid mixture.
+
+    Examples
+    --------
+    >>> em_rows(np.array([-1.0, 1.0]), np.ones(1), np.zeros(1), np.ones(1)).round(6).tolist()
+    [[-2.837877, 2.0, 0.0, 2.0]]
+    """
     z = np.ascontiguousarray(z, dtype=np.float64)
     means = np.ascontiguousarray(means, dtype=np.float64)
     coefficients = _coefficients(weights, means, variances)
@@ -83,8 +111,8 @@ def em_rows(z, weights, means, variances, *, parallel=True, backend=None):
 
 def _numba_rows(compiled, z, coefficients, means, parallel):
     """The numba backend, on all threads or on one (as :class:`_Pace` finds faster)."""
-    threads = min(compiled.nb.get_num_threads(), -(-z.size // compiled.BLOCK))
-    wanted = parallel and threads > 1 and z.size >= _PARALLEL_MIN_SIZE
+    threads = min(compiled.thread_count(), -(-z.size // compiled.BLOCK))
+    wanted = parallel and threads > 1 and z.size >= PARALLEL_MIN_SIZE
     if not (wanted and _parallel_lock.acquire(blocking=False)):
         return compiled.em_blocks_serial(z, *coefficients, means)
     try:
@@ -104,10 +132,9 @@ class _Pace:
     """Run a large pass on all threads or on one, whichever has lately been faster per value.
 
     Both give the same numbers (the blocks do not depend on the threads), so this is only about
-    speed: where other processes keep the cores busy, OpenMP's spin-waiting threads can make two
-    threads slower than one (measured on the project's shared 2-core machine: 8 ms against 5 ms
-    per pass at N = 1e6; 2.7 ms on two threads when the machine is quiet). Every ``PROBE``-th
-    pass runs the other way, so a change of load is noticed.
+    speed: where other processes keep the cores busy, the spin-waiting threads of the parallel
+    kernel can make all threads slower than one. Every ``PROBE``-th pass runs the other way, so
+    a change of load is noticed.
     """
 
     PROBE = 32
@@ -153,21 +180,21 @@ def _compiled(n, backend):
     global _numba_module
     if backend not in (None, "numba", "numpy"):
         raise ValueError(f"backend must be None, 'numba' or 'numpy', got {backend!r}")
-    if backend == "numpy" or (backend is None and n < _NUMBA_MIN_SIZE):
+    if backend == "numpy" or (backend is None and n < NUMBA_MIN_SIZE):
         return None
     if _numba_module is None:
         try:
-            from gmm_bayes.em import kernel_numba as _kernel_numba
+            from gmm_bayes.em import kernel_numba
         except ImportError:
             _numba_module = False
         else:
-            _numba_module = _kernel_numba
+            _numba_module = kernel_numba
     if backend == "numba" and not _numba_module:
         raise ImportError("backend='numba' needs numba: pip install numba")
     return _numba_module or None
 
 
-def _numpy_rows(z, const, half_precision, means, block=_NUMPY_BLOCK):
+def _numpy_rows(z, const, half_precision, means, block=NUMPY_BLOCK):
     """The numpy backend of :func:`em_rows`: B x K temporaries per block."""
     k = means.size
     rows = np.empty((-(-z.size // block), 1 + 3 * k))
@@ -200,6 +227,12 @@ def merge_rows(rows):
     -------
     ndarray, shape (1 + 3K,)
         The same quantities for the union of the blocks.
+
+    Examples
+    --------
+    >>> rows = np.array([[-1.0, 2.0, -1.0, 0.0], [-2.0, 2.0, 1.0, 0.0]])  # {-1, -1}, {1, 1}
+    >>> merge_rows(rows).tolist()  # {-1, -1, 1, 1}: mean 0, sum of squares 4
+    [-3.0, 4.0, 0.0, 4.0]
     """
     rows = np.asarray(rows, dtype=np.float64)
     k = (rows.shape[1] - 1) // 3
@@ -233,8 +266,14 @@ def finish(total, reference):
     -------
     log_likelihood : float
     nk, means, variances : ndarray, shape (K,)
-        As :func:`gmm_bayes.em._weighted_stats`: ``nk = n + COUNT_EPS``, means and biased
-        variances divided by ``nk``.
+        As in :func:`gmm_bayes.em.m_step`: ``nk = n + COUNT_EPS``, means and biased variances
+        divided by ``nk``.
+
+    Examples
+    --------
+    >>> ll, nk, means, variances = finish(np.array([-3.0, 4.0, 0.5, 4.0]), np.array([10.0]))
+    >>> ll, nk.round(6).tolist(), means.round(6).tolist(), variances.round(6).tolist()
+    (-3.0, [4.0], [10.5], [1.0])
     """
     k = (total.size - 1) // 3
     n, a, m2 = total[1 : 1 + k], total[1 + k : 1 + 2 * k], total[1 + 2 * k :]
@@ -259,7 +298,15 @@ def hard_stats(z, k, *, centres=None, labels=None, block=1 << 16):
     Returns
     -------
     weights, means, variances : ndarray, shape (K,)
-        As ``em._m_step(z, one_hot(labels))``: an empty group has mean 0 and variance 0.
+        As ``gmm_bayes.em.m_step(z, one_hot(labels))``: an empty group has mean 0 and
+        variance 0.
+
+    Examples
+    --------
+    >>> z = np.array([-1.0, -3.0, 1.0, 3.0])
+    >>> w, mu, var = hard_stats(z, 3, centres=np.array([-2.0, 2.0, 50.0]))
+    >>> w.round(6).tolist(), mu.round(6).tolist(), var.round(6).tolist()
+    ([0.5, 0.5, 0.0], [-2.0, 2.0, 0.0], [1.0, 1.0, 0.0])
     """
     rows = []
     for start in range(0, z.size, block):

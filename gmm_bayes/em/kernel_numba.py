@@ -5,15 +5,15 @@ floating-point reduction (sums are pairwise, by halving a buffer in place), ``ex
 inlined polynomial rather than a call into libm (which LLVM cannot vectorize), trip counts are
 the compile-time constant ``BLOCK``, and ``error_model="numpy"`` drops the zero-division branch
 that would keep ``1 / total`` scalar. The per-block results are therefore deterministic and
-independent of the number of threads. Measured effect at N = 1e6, K = 3, one thread: 28 ms with
-libm's ``exp``, 10 ms vectorized, 4.5 ms with the constant trip counts, no division branch,
-inlining and the fused multiply-adds.
+independent of the number of threads. What each of these choices bought: ``bench/README.md``.
 """
 
 import numba as nb
 import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
+
+__all__ = ["BLOCK", "em_blocks_parallel", "em_blocks_serial", "thread_count"]
 
 _LOG2E = 1.4426950408889634
 # Cody-Waite split of log(2): n * _LN2_HI is exact for |n| < 2**21
@@ -205,6 +205,13 @@ def em_blocks_serial(z, const, half_precision, means):
         Per block: log-likelihood, then per component the effective count ``n``, the shift
         ``a`` of its weighted mean from ``means`` and its weighted sum of squares ``m2`` about
         ``means + a``.
+
+    Examples
+    --------
+    >>> const = np.array([-0.5 * np.log(2 * np.pi)])  # one component, N(0, 1)
+    >>> rows = em_blocks_serial(np.array([-1.0, 1.0]), const, np.array([0.5]), np.zeros(1))
+    >>> rows.round(6).tolist()
+    [[-2.837877, 2.0, 0.0, 2.0]]
     """
     out = np.empty(((z.size + BLOCK - 1) // BLOCK, 1 + 3 * means.size))
     _blocks_range(z, const, half_precision, means, out, 0, 1)
@@ -213,8 +220,29 @@ def em_blocks_serial(z, const, half_precision, means):
 
 @nb.njit(cache=True, error_model="numpy", parallel=True)
 def em_blocks_parallel(z, const, half_precision, means, n_threads):
-    """As :func:`em_blocks_serial`, blocks dealt round-robin to ``n_threads`` threads."""
+    """As :func:`em_blocks_serial`, blocks dealt round-robin to ``n_threads`` threads.
+
+    The same numbers whatever ``n_threads``: each block is computed alone.
+
+    Examples
+    --------
+    >>> z = np.linspace(-3.0, 3.0, 3 * BLOCK + 5)
+    >>> args = (z, np.full(2, -1.0), np.full(2, 0.5), np.array([-1.0, 1.0]))
+    >>> bool(np.array_equal(em_blocks_parallel(*args, 2), em_blocks_serial(*args)))
+    True
+    """
     out = np.empty(((z.size + BLOCK - 1) // BLOCK, 1 + 3 * means.size))
     for t in nb.prange(n_threads):
         _blocks_range(z, const, half_precision, means, out, t, n_threads)
     return out
+
+
+def thread_count():
+    """Threads numba's parallel kernel may use (``numba.set_num_threads`` limits them).
+
+    Examples
+    --------
+    >>> thread_count() >= 1
+    True
+    """
+    return nb.get_num_threads()

@@ -4,12 +4,39 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import logsumexp
 
+from gmm_bayes import mixture
 from gmm_bayes._validation import as_data
+
+__all__ = ["MIN_COMPONENT_COUNT", "MIN_INIT_WEIGHT", "EMResult", "collapsed_components"]
 
 #: smallest weight handed to the PyMC model as a start (the Dirichlet's log density needs w > 0)
 MIN_INIT_WEIGHT = 1e-3
+#: a component with fewer effective observations than this is "collapsed"
+MIN_COMPONENT_COUNT = 2.0
+
+
+def collapsed_components(weights, variances, n_obs, reg_covar):
+    """Components with fewer than ``MIN_COMPONENT_COUNT`` effective observations, or a variance
+    at most twice ``reg_covar`` (the regularization floor).
+
+    Parameters
+    ----------
+    weights, variances : ndarray, shape (K,)
+    n_obs : int
+    reg_covar : float
+        In the units of ``variances``.
+
+    Returns
+    -------
+    ndarray of bool, shape (K,)
+
+    Examples
+    --------
+    >>> collapsed_components(np.array([0.999, 0.001]), np.array([1.0, 1.0]), 1000, 1e-6).tolist()
+    [False, True]
+    """
+    return (weights * n_obs < MIN_COMPONENT_COUNT) | (variances <= 2 * reg_covar)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +71,13 @@ class EMResult:
     local_maxima : tuple of EMResult
         The distinct solutions the restarts ended in, best first (``local_maxima[0]`` has this
         result's parameters). Used to spread posterior chains over competing modes.
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> fit = gb.fit_em([-1.1, -1.0, -0.9, 4.9, 5.0, 5.1], 2, init="quantile")
+    >>> fit.weights.tolist(), fit.means.round(6).tolist(), fit.n_parameters, fit.degenerate
+    ([0.5, 0.5], [-1.0, 5.0], 5, False)
     """
 
     weights: np.ndarray
@@ -101,13 +135,9 @@ class EMResult:
 
     # -- densities ---------------------------------------------------------------------------
 
-    def _log_joint(self, x):
-        x = as_data(x)
-        diff = x[:, None] - self.means
-        with np.errstate(divide="ignore"):
-            return np.log(self.weights) - 0.5 * (
-                np.log(2 * np.pi * self.variances) + diff * diff / self.variances
-            )
+    def _univariate(self, x):
+        """``(x, means, covariances)`` in the shapes of :mod:`gmm_bayes.mixture`."""
+        return mixture.univariate(as_data(x), self.means, self.variances)
 
     def logpdf(self, x):
         """Mixture log density at each point.
@@ -119,8 +149,17 @@ class EMResult:
         Returns
         -------
         ndarray, shape (N,)
+
+        Examples
+        --------
+        >>> import gmm_bayes as gb
+        >>> fit = gb.fit_em([-1.1, -1.0, -0.9, 4.9, 5.0, 5.1], 2, init="quantile")
+        >>> var = fit.variances[0]  # 0.02 / 3 + reg_covar
+        >>> bool(np.allclose(fit.logpdf([-1.0, 5.0]), np.log(0.5 / np.sqrt(2 * np.pi * var))))
+        True
         """
-        return logsumexp(self._log_joint(x), axis=1)
+        xs, mus, covs = self._univariate(x)
+        return mixture.log_density(xs, self.weights, mus, covs)
 
     def responsibilities(self, x):
         """Posterior component probabilities of each point.
@@ -132,10 +171,17 @@ class EMResult:
         Returns
         -------
         ndarray, shape (N, K)
-            Rows sum to 1.
+            Rows sum to 1, even far from every component.
+
+        Examples
+        --------
+        >>> import gmm_bayes as gb
+        >>> fit = gb.fit_em([-1.1, -1.0, -0.9, 4.9, 5.0, 5.1], 2, init="quantile")
+        >>> fit.responsibilities([-1e3, 2.0, 1e3]).round(6).tolist()
+        [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
         """
-        log_joint = self._log_joint(x)
-        return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+        xs, mus, covs = self._univariate(x)
+        return mixture.responsibilities(xs, self.weights, mus, covs)
 
     # -- hand-offs ---------------------------------------------------------------------------
 
@@ -150,6 +196,13 @@ class EMResult:
         -------
         dict
             ``{"w": (K,), "mu": (K,), "sigma": (K,)}``, float64 arrays.
+
+        Examples
+        --------
+        >>> import gmm_bayes as gb
+        >>> fit = gb.fit_em([-1.1, -1.0, -0.9, 4.9, 5.0, 5.1], 2, init="quantile")
+        >>> {name: value.round(6).tolist() for name, value in fit.to_initvals().items()}
+        {'w': [0.5, 0.5], 'mu': [-1.0, 5.0], 'sigma': [0.081769, 0.081769]}
         """
         w = np.maximum(self.weights, min_weight)
         mu = np.array(self.means, dtype=np.float64)

@@ -7,7 +7,10 @@ same log-likelihood definition, same BIC convention.
 import numpy as np
 
 from gmm_bayes._validation import as_data, as_n_components
-from gmm_bayes.em.result import EMResult
+from gmm_bayes.em.random_state import as_seed
+from gmm_bayes.em.result import EMResult, collapsed_components
+
+__all__ = ["fit_sklearn"]
 
 
 def fit_sklearn(x, n_components, **kwargs):
@@ -18,9 +21,11 @@ def fit_sklearn(x, n_components, **kwargs):
     x : array_like, shape (N,) or (N, 1)
     n_components : int
     **kwargs
-        Passed to ``GaussianMixture`` (e.g. ``random_state``, ``tol``, ``reg_covar``,
-        ``weights_init``, ``means_init`` (shape (K,) or (K, 1)), ``precisions_init`` (shape (K,)
-        or (K, 1, 1)). ``covariance_type`` is fixed to "full", the univariate case of all four.
+        Passed to ``GaussianMixture`` (e.g. ``tol``, ``reg_covar``, ``weights_init``,
+        ``means_init`` (shape (K,) or (K, 1)), ``precisions_init`` (shape (K,) or (K, 1, 1)).
+        ``covariance_type`` is fixed to "full", the univariate case of all four.
+        ``random_state`` is checked as by :func:`gmm_bayes.fit_em` (None, an int in
+        ``[0, 2**32 - 1]`` or a ``numpy.random.Generator``, which gives scikit-learn one seed).
 
     Returns
     -------
@@ -29,6 +34,13 @@ def fit_sklearn(x, n_components, **kwargs):
         log-likelihood at the returned parameters (``score(x) * N``); ``history`` holds
         scikit-learn's per-iteration totals (``lower_bounds_ * N``, the log-likelihood at the
         parameters *before* each M-step) followed by the final value.
+
+    Examples
+    --------
+    >>> x = np.concatenate([np.linspace(0, 2, 50), np.linspace(10, 12, 50)])
+    >>> fit = fit_sklearn(x, 2, random_state=0)
+    >>> fit.method, fit.weights.round(3).tolist(), fit.means.round(3).tolist()
+    ('sklearn', [0.5, 0.5], [1.0, 11.0])
     """
     from sklearn.mixture import GaussianMixture  # imported here: keeps `import gmm_bayes` cheap
 
@@ -37,6 +49,8 @@ def fit_sklearn(x, n_components, **kwargs):
     if "covariance_type" in kwargs:
         raise TypeError("covariance_type is fixed to 'full' for univariate data")
     kwargs = dict(kwargs)
+    if "random_state" in kwargs:
+        kwargs["random_state"] = _sklearn_seed(kwargs["random_state"])
     if kwargs.get("means_init") is not None:
         kwargs["means_init"] = np.asarray(kwargs["means_init"], dtype=float).reshape(k, 1)
     if kwargs.get("precisions_init") is not None:
@@ -62,7 +76,15 @@ def fit_sklearn(x, n_components, **kwargs):
         history=history,
         n_obs=x.size,
         reg_covar=reg,
-        collapsed=(weights * x.size < 2.0) | (variances <= 2 * reg),
+        collapsed=collapsed_components(weights, variances, x.size, reg),
         method="sklearn",
     )
     return result.with_local_maxima((result,))
+
+
+def _sklearn_seed(random_state):
+    """``random_state`` validated, a Generator turned into one int seed scikit-learn accepts."""
+    seed = as_seed(random_state)
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(np.iinfo(np.int32).max))
+    return seed

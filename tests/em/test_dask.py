@@ -1,23 +1,27 @@
 """EM on dask arrays (gmm_bayes.em.dask_source): the same fit as in memory, chunk by chunk."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import dask
 import dask.array as da
 import numpy as np
 import pytest
+from helpers import mixture_sample
 
 import gmm_bayes as gb
 from gmm_bayes.em import dask_source as dask_em
+from gmm_bayes.em.kernel import em_pass
+from gmm_bayes.em.source import DataSource
 from gmm_bayes.exceptions import DataError
 
 
 def mixture(n, seed=0, centre=0.0):
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
-    means, sds = np.array([-2.0, 1.0, 5.0]), np.array([1.0, 0.5, 2.0])
-    return centre + rng.normal(means[labels], sds[labels])
+    return mixture_sample(
+        n, [0.5, 0.3, 0.2], [-2.0, 1.0, 5.0], [1.0, 0.5, 2.0], seed=seed, shift=centre
+    )
 
 
 def start(centre=0.0):
@@ -143,6 +147,7 @@ def test_priors_are_refused_for_dask_arrays():
 def test_each_chunk_sends_3k_plus_1_numbers():
     x = mixture(10_000)
     data = dask_em.StandardizedChunks(da.from_array(x, chunks=2500), 0.0, 1.0)
+    assert isinstance(data, DataSource) and data.size == x.size
     w, m, v = np.full(3, 1 / 3), np.array([-1.0, 0.0, 3.0]), np.ones(3)
     with dask.config.set(scheduler="sync"):
         rows = data.x.map_blocks(
@@ -155,7 +160,7 @@ def test_each_chunk_sends_3k_plus_1_numbers():
         ).compute()
         assert rows.shape == (4 * (3 * 3 + 1),)
         got = data.em_pass(w, m, v)
-    expected = gb.em.driver._em_pass(x, w, m, v)
+    expected = em_pass(x, w, m, v)
     assert got[0] == pytest.approx(expected[0], rel=1e-13)
     for a, b in zip(got[1:], expected[1:], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
@@ -169,3 +174,31 @@ def test_dask_is_imported_only_for_dask_arrays():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_restarts_polish_the_best_sample_run_on_all_the_chunks():
+    # N > SAMPLE_SIZE: restarts see only the sample; the returned run has all N observations
+    x = mixture(2 * dask_em.SAMPLE_SIZE, seed=6)
+    fit = gb.fit_em(da.from_array(x, chunks=100_000), 3, n_init=2, tol=1e-10, random_state=0)
+    assert fit.n_obs == x.size and fit.converged
+    assert fit.log_likelihood == pytest.approx(fit.logpdf(x).sum(), rel=1e-12)
+
+
+def test_random_state_is_checked_for_dask_arrays_too():
+    with pytest.raises(ValueError, match="random_state must be None, an int in"):
+        gb.fit_em(da.from_array(mixture(1000), chunks=100), 2, random_state=-1)
+
+
+def test_the_adapter_imports_no_private_name_of_another_module():
+    tree = ast.parse(Path(dask_em.__file__).read_text())
+    private = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            private += [a.name for a in node.names if a.name.startswith("_")]
+            private += (
+                [node.module] if any(p.startswith("_") for p in node.module.split(".")) else []
+            )
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+                private.append(ast.unparse(node))
+    assert private == []

@@ -1,27 +1,32 @@
-"""The fast EM pass (gmm_bayes.em.kernel) against a plain numpy reference."""
+"""The fast EM pass (gmm_bayes.em.kernel) against a scipy reference on whole (N, K) arrays."""
 
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from helpers import reference_log_density, reference_responsibilities
 
 import gmm_bayes as gb
 from gmm_bayes.em import kernel as _kernel
-from gmm_bayes.em.driver import _EPS, _e_step, _m_step, _weighted_stats
 
 BACKENDS = ["numpy", "numba"]
 
 
 def reference_pass(z, weights, means, variances, centre=0.0):
-    """`_e_step` + `_weighted_stats` on whole (N, K) arrays, after an exact shift by `centre`.
+    """Log-likelihood and weighted statistics from scipy's densities, after an exact shift by
+    ``centre``.
 
     Data near 1e8 minus 1e8 is exact in float64 (Sterbenz), so the shift only removes the
     reference's own rounding trouble far from zero.
     """
-    log_resp, log_norm = _e_step(z - centre, weights, means - centre, variances)
-    nk, new_means, new_variances = _weighted_stats(z - centre, np.exp(log_resp))
-    return np.sum(log_norm), nk, new_means + centre, new_variances
+    z, means, sigmas = z - centre, means - centre, np.sqrt(variances)
+    resp = reference_responsibilities(z, weights, means, sigmas)
+    nk = resp.sum(axis=0) + _kernel.COUNT_EPS
+    new_means = resp.T @ z / nk
+    new_variances = np.einsum("nk,nk->k", resp, (z[:, None] - new_means) ** 2) / nk
+    log_likelihood = np.sum(reference_log_density(z, weights, means, sigmas))
+    return log_likelihood, nk, new_means + centre, new_variances
 
 
 def random_problem(rng, n, k, centre):
@@ -59,6 +64,20 @@ def test_pass_handles_every_block_edge(backend, n):
     assert got[0] == pytest.approx(ref[0], rel=1e-12)
     for a, b in zip(got[1:], ref[1:], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_points_50_sd_from_every_component_keep_their_likelihood(backend):
+    # exp of their log joint underflows to 0 for every component: only subtracting the row's
+    # largest term before exponentiating keeps log-likelihood and responsibilities finite
+    z = np.concatenate([np.linspace(-1, 1, 500), np.linspace(59, 61, 500)])
+    w, m, v = np.array([0.5, 0.5]), np.array([0.0, 10.0]), np.ones(2)
+    got = _kernel.em_pass(z, w, m, v, backend=backend)
+    ref = reference_pass(z, w, m, v)
+    assert np.isfinite(got[0]) and got[0] == pytest.approx(ref[0], rel=1e-12)
+    for a, b in zip(got[1:], ref[1:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[2], [0.0, 60.0], atol=1e-12)  # the far points all went to 2
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -140,7 +159,7 @@ def test_hard_stats_equal_the_one_hot_m_step(labels):
     z = rng.normal(size=150_001)
     centres = np.array([-1.0, 0.5, 0.7, 9.0])  # the last one gets no observation
     assigned = np.argmin(np.abs(z[:, None] - centres), axis=1)
-    ref = _m_step(z, np.eye(4)[assigned])
+    ref = gb.em.m_step(z, np.eye(4)[assigned])
     if labels:
         got = _kernel.hard_stats(z, 4, labels=assigned)
     else:
@@ -149,8 +168,11 @@ def test_hard_stats_equal_the_one_hot_m_step(labels):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
-def test_count_eps_is_the_m_steps():
-    assert _kernel.COUNT_EPS == _EPS
+def test_an_empty_component_counts_as_the_m_steps_epsilon():
+    z = np.linspace(0.0, 1.0, 50)
+    _, nk, _, _ = _kernel.em_pass(z, np.array([1.0, 0.0]), np.zeros(2), np.ones(2))
+    weights, _, _ = gb.em.m_step(z, np.column_stack([np.ones(50), np.zeros(50)]))
+    assert nk[1] == weights[1] * z.size == _kernel.COUNT_EPS
 
 
 def test_fit_em_on_the_numba_path_matches_the_numpy_path(monkeypatch):
@@ -158,7 +180,7 @@ def test_fit_em_on_the_numba_path_matches_the_numpy_path(monkeypatch):
     x = 1e8 + np.concatenate([rng.normal(-2, 1, 30_000), rng.normal(3, 0.5, 20_000)])
     start = dict(weights_init=[0.5, 0.5], means_init=1e8 + np.array([-1.0, 1.0]))
     fast = gb.fit_em(x, 2, variances_init=[1.0, 1.0], tol=1e-12, **start)
-    monkeypatch.setattr(_kernel, "_NUMBA_MIN_SIZE", 10**9)
+    monkeypatch.setattr(_kernel, "NUMBA_MIN_SIZE", 10**9)
     slow = gb.fit_em(x, 2, variances_init=[1.0, 1.0], tol=1e-12, **start)
     assert fast.n_iter == slow.n_iter
     np.testing.assert_allclose(fast.means - 1e8, slow.means - 1e8, atol=1e-9)

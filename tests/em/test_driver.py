@@ -1,84 +1,25 @@
-"""The EM engine: building blocks, agreement with scikit-learn, invariances, hard data."""
+"""The EM driver (gmm_bayes.em.driver): convergence, agreement with scikit-learn, invariances,
+restarts, warnings, hard data and bad input."""
 
 import warnings
 
 import numpy as np
 import pytest
+from helpers import exact_groups, mixture_sample, reference_log_likelihood
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import norm
 
 import gmm_bayes as gb
-from gmm_bayes.em.driver import _Standardizer
+from gmm_bayes.em import MaximumLikelihoodStep, Step
+from gmm_bayes.em.starts import INITS
 from gmm_bayes.exceptions import ConvergenceWarning, DataError, DegenerateFitWarning
 
 
-def three_groups(seed=0, n=(300, 200, 100)):
-    rng = np.random.default_rng(seed)
-    return np.concatenate(
-        [rng.normal(-2, 1, n[0]), rng.normal(3, 0.5, n[1]), rng.normal(8, 2, n[2])]
-    )
+def three_groups(seed=0):
+    return mixture_sample(600, [0.5, 1 / 3, 1 / 6], [-2.0, 3.0, 8.0], [1.0, 0.5, 2.0], seed=seed)
 
 
-# ---- the seed notebook's printed test vectors ------------------------------------------------
-
-
-@pytest.fixture
-def notebook_problem():
-    rng = np.random.default_rng(seed=2021615)
-    y = rng.random((5, 1))
-    mean = rng.random((2,))
-    var = rng.random((2,))
-    return y, mean, var
-
-
-def test_component_densities_match_seed_notebook(notebook_problem):
-    y, mean, var = notebook_problem
-    expected = [
-        [1.46978860e-03, 1.36275234e-01],
-        [3.03120323e-02, 3.16065430e-01],
-        [1.64289752e00, 9.10495873e-01],
-        [2.86051255e-01, 5.83903610e-01],
-        [1.60890121e00, 9.07479696e-01],
-    ]
-    np.testing.assert_allclose(np.exp(gb.em.component_logpdf(y, mean, var)), expected, rtol=1e-8)
-
-
-def test_responsibilities_match_seed_notebook(notebook_problem):
-    y, mean, var = notebook_problem
-    expected = [
-        [0.01067036, 0.98932964],
-        [0.08751156, 0.91248844],
-        [0.64341731, 0.35658269],
-        [0.3288116, 0.6711884],
-        [0.63937109, 0.36062891],
-    ]
-    resp = gb.em.responsibilities(y, [0.5, 0.5], mean, var)
-    np.testing.assert_allclose(resp, expected, atol=5e-9)
-
-
-def test_component_logpdf_equals_scipy():
-    rng = np.random.default_rng(3)
-    x, mu, var = rng.normal(size=50), rng.normal(size=4), rng.uniform(0.1, 3, 4)
-    expected = norm.logpdf(x[:, None], mu, np.sqrt(var))
-    np.testing.assert_allclose(gb.em.component_logpdf(x, mu, var), expected, rtol=1e-12)
-
-
-def test_responsibilities_do_not_underflow_far_from_all_components():
-    resp = gb.em.responsibilities([1e4, -1e4], [0.5, 0.5], [0.0, 1.0], [1.0, 1.0])
-    assert np.isfinite(resp).all()
-    np.testing.assert_allclose(resp, [[0, 1], [1, 0]], atol=1e-12)
-
-
-# ---- the seed notebook's slips, fixed --------------------------------------------------------
-
-
-@pytest.mark.parametrize("k", [1, 3, 5])
-def test_initial_weights_have_one_entry_per_component(k):
-    fit = gb.fit_em(three_groups(), k, max_iter=0, random_state=0)
-    assert fit.weights.shape == (k,)
-    assert fit.weights.sum() == pytest.approx(1.0)
-    assert fit.n_iter == 0
+# ---- convergence -----------------------------------------------------------------------------
 
 
 def test_means_are_arrays_sorted_ascending():
@@ -98,37 +39,32 @@ def test_iterates_until_convergence_not_a_fixed_count():
     assert fit.history[-1] == pytest.approx(fit.log_likelihood, rel=1e-14)
 
 
-def test_standardization_is_by_location_and_scale_not_sum_and_variance():
-    x = gb.load_dataset("seed_notebook")
-    std = _Standardizer.of(x)
-    z = (x - std.loc) / std.scale
-    assert np.median(z) == pytest.approx(0.0, abs=1e-12)
-    q25, q75 = np.percentile(z, [25, 75])
-    assert q75 - q25 == pytest.approx(1.3489795, rel=1e-6)
-    assert std.loc != pytest.approx(x.sum())
+def test_log_likelihood_is_the_scipy_one_at_the_returned_parameters():
+    x = three_groups(3)
+    fit = gb.fit_em(x, 3, random_state=0)
+    expected = reference_log_likelihood(x, fit.weights, fit.means, fit.sigmas)
+    assert fit.log_likelihood == pytest.approx(expected, rel=1e-12)
 
 
-def test_m_step_refuses_densities():
-    rng = np.random.default_rng(0)
-    y, mean, var = rng.random(5), rng.random(2), rng.random(2)
-    densities = np.exp(gb.em.component_logpdf(y, mean, var))
-    with pytest.raises(ValueError, match="resp rows must sum to 1, row 0 sums to"):
-        gb.em.m_step(y, densities)
+def test_max_iter_zero_returns_the_start():
+    w0, m0, v0 = [0.25, 0.75], [10.0, 20.0], [4.0, 9.0]
+    fit = gb.fit_em(
+        gb.load_dataset("galaxy"), 2, max_iter=0, weights_init=w0, means_init=m0, variances_init=v0
+    )
+    np.testing.assert_allclose(fit.weights, w0)
+    np.testing.assert_allclose(fit.means, m0)
+    np.testing.assert_allclose(fit.variances, v0)
+    assert fit.n_iter == 0 and not fit.converged
 
 
-def test_m_step_is_weighted_maximum_likelihood():
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=40)
-    resp = rng.dirichlet([1, 1, 1], size=40)
-    weights, means, variances = gb.em.m_step(x, resp)
-    for k in range(3):
-        r = resp[:, k]
-        assert weights[k] == pytest.approx(r.mean())
-        assert means[k] == pytest.approx(np.average(x, weights=r))
-        assert variances[k] == pytest.approx(np.average((x - means[k]) ** 2, weights=r))
+def test_non_convergence_warns_at_the_caller_and_is_recorded():
+    with pytest.warns(ConvergenceWarning, match="max_iter=2") as caught:
+        fit = gb.fit_em(gb.load_dataset("galaxy"), 4, max_iter=2, random_state=0)
+    assert not fit.converged and fit.n_iter == 2
+    assert caught[0].filename == __file__  # not a line inside gmm_bayes/em
 
 
-# ---- agreement with scikit-learn ----------------------------------------------------------
+# ---- agreement with scikit-learn -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -167,44 +103,27 @@ def test_same_iterates_as_sklearn_for_a_fixed_number_of_steps():
     np.testing.assert_allclose(ours.history[:-1], theirs.history[:-1], rtol=1e-12)
 
 
-def test_fit_sklearn_returns_sorted_emresult():
-    fit = gb.fit_sklearn(three_groups(), 3, random_state=0)
-    assert fit.method == "sklearn"
-    assert np.all(np.diff(fit.means) > 0)
-    np.testing.assert_allclose(fit.logpdf(three_groups()).sum(), fit.log_likelihood, rtol=1e-12)
+# ---- properties of the fit -------------------------------------------------------------------
 
 
-# ---- properties of the fit -----------------------------------------------------------------
-
-
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 2**32 - 1),
     k=st.integers(1, 4),
-    n=st.integers(20, 200),
+    n=st.integers(20, 100),
+    init=st.sampled_from(INITS),
 )
-def test_log_likelihood_never_decreases_without_regularization(seed, k, n):
-    x = np.random.default_rng(seed).standard_t(df=3, size=n)
+def test_log_likelihood_never_decreases_without_regularization(seed, k, n, init):
+    # k groups of n points, 6 sd apart: no EM path from any start puts a component on a single
+    # point (where reg_covar=0 makes the likelihood unbounded), so a FitError here is a bug
+    rng = np.random.default_rng(seed)
+    sds = rng.uniform(0.5, 2.0, k)
+    centres = np.cumsum(np.full(k, 6 * sds.max()))
+    x = np.concatenate([rng.normal(c, s, n) for c, s in zip(centres, sds, strict=True)])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            fit = gb.fit_em(x, k, reg_covar=0.0, max_iter=200, n_init=1, random_state=seed)
-        except gb.FitError:  # a component on a single point: the likelihood is unbounded
-            return
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = gb.fit_em(x, k, reg_covar=0.0, max_iter=200, n_init=1, init=init, random_state=seed)
     assert np.all(np.diff(fit.history) >= -1e-9 * np.abs(fit.history[1:]))
-
-
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 4))
-def test_responsibility_rows_sum_to_one(seed, k):
-    x = np.random.default_rng(seed).normal(size=50) * 10.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = gb.fit_em(x, k, random_state=seed)
-    resp = fit.responsibilities(np.linspace(-1e3, 1e3, 101))
-    # exp(a - logsumexp) is exact to eps * |a|; |a| reaches ~1e4 at x = 1e3
-    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-10)
-    assert np.isfinite(fit.logpdf(np.linspace(-1e3, 1e3, 101))).all()
 
 
 def test_one_component_is_sample_mean_and_biased_variance():
@@ -228,7 +147,7 @@ def test_permuting_or_duplicating_data_leaves_fit_unchanged():
 
 
 @pytest.mark.parametrize("a", [1e-8, 1e-3, -1.0, 7.0, 1e4, 1e8])
-@pytest.mark.parametrize("init", ["kmeans++", "quantile", "random"])
+@pytest.mark.parametrize("init", INITS)
 def test_change_of_units_maps_the_fit(a, init):
     x, b = gb.load_dataset("galaxy"), 12.345 * a  # b in the new units, so a*x+b keeps x's digits
     ref = gb.fit_em(x, 3, init=init, random_state=4)
@@ -251,26 +170,12 @@ def test_absolute_reg_covar_is_not_unit_free():
 
 
 def test_recovers_known_parameters():
-    rng = np.random.default_rng(11)
-    n = 20000
     w, mu, sd = np.array([0.5, 0.3, 0.2]), np.array([-5.0, 0.0, 6.0]), np.array([1.0, 0.5, 2.0])
-    labels = rng.choice(3, size=n, p=w)
-    x = rng.normal(mu[labels], sd[labels])
+    x = mixture_sample(20000, w, mu, sd, seed=11)
     fit = gb.fit_em(x, 3, random_state=0)
     np.testing.assert_allclose(fit.weights, w, atol=0.02)
     np.testing.assert_allclose(fit.means, mu, atol=0.05)
     np.testing.assert_allclose(fit.sigmas, sd, atol=0.05)
-
-
-def test_same_random_state_same_result_and_global_rng_untouched():
-    x = gb.load_dataset("galaxy")
-    legacy = np.random  # the global RNG that must stay untouched
-    legacy.seed(123)  # noqa: NPY002
-    before = legacy.get_state()[1].copy()  # noqa: NPY002
-    a = gb.fit_em(x, 4, init="random", random_state=5)
-    b = gb.fit_em(x, 4, init="random", random_state=5)
-    assert np.array_equal(legacy.get_state()[1], before)  # noqa: NPY002
-    assert np.array_equal(a.means, b.means) and a.log_likelihood == b.log_likelihood
 
 
 def test_restarts_keep_the_best_and_record_local_maxima():
@@ -283,50 +188,59 @@ def test_restarts_keep_the_best_and_record_local_maxima():
     assert len(best.local_maxima) >= 2  # galaxy with K=4 has competing maxima
 
 
-def test_max_iter_zero_returns_the_start():
-    w0, m0, v0 = [0.25, 0.75], [10.0, 20.0], [4.0, 9.0]
-    fit = gb.fit_em(
-        gb.load_dataset("galaxy"), 2, max_iter=0, weights_init=w0, means_init=m0, variances_init=v0
-    )
-    np.testing.assert_allclose(fit.weights, w0)
-    np.testing.assert_allclose(fit.means, m0)
-    np.testing.assert_allclose(fit.variances, v0)
-    assert fit.n_iter == 0 and not fit.converged
+# ---- the M-step hook -------------------------------------------------------------------------
 
 
-def test_non_convergence_warns_and_is_recorded():
-    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
-        fit = gb.fit_em(gb.load_dataset("galaxy"), 4, max_iter=2, random_state=0)
-    assert not fit.converged and fit.n_iter == 2
+class _HalfVarianceStep(Step):
+    """A Step that is not maximum likelihood, so its use shows in the result."""
+
+    reg = 0.0
+
+    def m_step(self, nk, means, variances):
+        return nk / nk.sum(), means, variances / 2
+
+    def log_prior(self, weights, means, variances):
+        return 0.0
 
 
-def test_bic_and_aic_lower_is_better_convention():
-    fit = gb.fit_em(three_groups(), 3, random_state=0)
-    p, n = 8, 600
-    assert fit.bic() == pytest.approx(-2 * fit.log_likelihood + p * np.log(n))
-    assert fit.aic() == pytest.approx(-2 * fit.log_likelihood + 2 * p)
-    assert fit.bic() < gb.fit_em(three_groups(), 1).bic()
+class _PriorsLike:
+    def __init__(self, step):
+        self.step = step
+        self.calls = []
+
+    def em_step(self, x, loc, scale, reg):
+        self.calls.append((x.size, loc, scale, reg))
+        return self.step
 
 
-def test_to_initvals_are_ready_for_ordered_means():
-    with pytest.warns(DegenerateFitWarning):
-        fit = gb.fit_em([0, 0, 0, 0, 5, 5, 5.0, 5, 5.1], 3, random_state=0, reg_covar=1e-4)
-    init = fit.to_initvals()
-    assert set(init) == {"w", "mu", "sigma"}
-    assert np.all(np.diff(init["mu"]) > 0)
-    assert init["w"].min() >= 1e-3 * 0.99 and init["w"].sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(init["sigma"], fit.sigmas)
+def test_priors_plug_in_their_step():
+    x = np.concatenate([np.linspace(0, 2, 40), np.linspace(10, 12, 40)])
+    priors = _PriorsLike(_HalfVarianceStep())
+    start = dict(weights_init=[0.5, 0.5], means_init=[1.0, 11.0], variances_init=[1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # one iteration of each
+        fit = gb.fit_em(x, 2, priors=priors, max_iter=1, **start)
+        ml = gb.fit_em(x, 2, max_iter=1, reg_covar=0.0, **start)
+    [(n, loc, scale, reg)] = priors.calls
+    assert (n, loc, reg) == (80, 6.0, 0.0)  # median of x; reg_covar defaults to 0 under priors
+    np.testing.assert_allclose(fit.variances, ml.variances / 2, rtol=1e-12)
+    assert fit.method == "map-em"
 
 
-def test_to_dataset_on_component_dim():
-    fit = gb.fit_em(three_groups(), 3, random_state=0)
-    ds = fit.to_dataset()
-    assert ds.sizes["component"] == 3
-    np.testing.assert_allclose(ds["mu"].values, fit.means)
-    assert ds.attrs["log_likelihood"] == fit.log_likelihood
+@pytest.mark.parametrize("priors", [{"mu_scale": 1.0}, _PriorsLike(object())])
+def test_priors_without_a_step_are_refused(priors):
+    with pytest.raises(TypeError, match="priors must be a gmm_bayes.Priors or None"):
+        gb.fit_em([1.0, 2.0, 3.0, 10.0], 2, priors=priors)
 
 
-# ---- hard but legal data ------------------------------------------------------------------
+def test_maximum_likelihood_step_is_the_default_with_the_regularization():
+    step = MaximumLikelihoodStep(0.5)
+    w, mu, var = step.m_step(np.array([3.0, 1.0]), np.array([0.0, 2.0]), np.array([1.0, 2.0]))
+    np.testing.assert_allclose([*w, *mu, *var], [0.75, 0.25, 0.0, 2.0, 1.5, 2.5])
+    assert step.log_prior(w, mu, var) == 0.0
+
+
+# ---- hard but legal data ---------------------------------------------------------------------
 
 
 def test_identical_values_need_explicit_regularization():
@@ -345,35 +259,41 @@ def test_fewer_distinct_values_than_components_is_flagged_not_nan():
     assert np.isfinite([*fit.weights, *fit.means, *fit.variances, fit.log_likelihood]).all()
 
 
-def test_spike_solution_is_never_silent():
-    """One repeated value inside a continuum tempts EM into a spike; it must be flagged."""
-    rng = np.random.default_rng(0)
-    x = np.concatenate([rng.normal(size=30), [0.5, 0.5, 0.5]])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = gb.fit_em(x, 5, n_init=3, random_state=1)
-    if fit.degenerate:
-        assert any(issubclass(w.category, DegenerateFitWarning) for w in caught)
-    assert np.isfinite(fit.log_likelihood)
+def spike_in_a_continuum():
+    """100 copies of 0.5 inside 10 draws of N(0, 10**2)."""
+    return np.concatenate([np.random.default_rng(0).normal(0, 10, 10), np.full(100, 0.5)])
+
+
+@pytest.mark.parametrize("random_state", [0, 1, 2])
+def test_spike_solution_is_never_silent(random_state):
+    """A repeated value inside a continuum pulls a component onto it in every run and every
+    fresh start here (checked for these seeds): the fit must say so and mark that component."""
+    x = spike_in_a_continuum()
+    with pytest.warns(DegenerateFitWarning, match=r"collapsed in every run"):
+        fit = gb.fit_em(x, 3, random_state=random_state)
+    spike = np.flatnonzero(fit.collapsed)
+    assert spike.size == 1
+    assert fit.means[spike[0]] == pytest.approx(0.5, abs=1e-9)
+    assert fit.variances[spike[0]] <= 2 * fit.reg_covar
+
+
+def test_spike_from_an_explicit_start_is_flagged():
+    x = spike_in_a_continuum()
+    start = dict(weights_init=[0.5, 0.5], means_init=[0.5, 0.0], variances_init=[1e-4, 100.0])
+    with pytest.warns(DegenerateFitWarning, match=r"collapsed in every run"):
+        fit = gb.fit_em(x, 2, **start)
+    [spike] = np.flatnonzero(fit.collapsed)
+    assert fit.means[spike] == pytest.approx(0.5, abs=1e-9)
+    assert fit.variances[spike] <= 2 * fit.reg_covar
 
 
 def test_one_huge_outlier_does_not_swallow_the_bulk():
-    rng = np.random.default_rng(1)
-    x = np.append(rng.normal(0, 1, 200), 1e12)
+    x = np.append(np.random.default_rng(1).normal(0, 1, 200), 1e12)
     with pytest.warns(DegenerateFitWarning):
         fit = gb.fit_em(x, 2, random_state=0)
     assert fit.sigmas[0] == pytest.approx(np.std(x[:-1]), rel=1e-6)
-    assert fit.means[1] == pytest.approx(1e12, rel=1e-14) and fit.collapsed.tolist() == [
-        False,
-        True,
-    ]
-
-
-@pytest.mark.parametrize("centre", [1e200, 1e-200])
-def test_unrepresentable_variances_give_a_clear_error(centre):
-    x = centre * (1 + 0.01 * np.random.default_rng(0).normal(size=50))
-    with pytest.raises(DataError, match="not representable in float64; rescale x"):
-        gb.fit_em(x, 2)
+    assert fit.means[1] == pytest.approx(1e12, rel=1e-14)
+    assert fit.collapsed.tolist() == [False, True]
 
 
 def test_far_from_zero_small_spread():
@@ -382,6 +302,19 @@ def test_far_from_zero_small_spread():
     ref = gb.fit_em(three_groups(), 3, random_state=0)
     np.testing.assert_allclose(fit.means - 1e8, ref.means, atol=1e-6)
     np.testing.assert_allclose(fit.sigmas, ref.sigmas, rtol=1e-6)
+
+
+def test_clusters_60_sd_apart_fit_from_a_start_far_from_one_of_them():
+    # 1000 points at 60 sd are 50 sd from every start mean: their densities underflow to 0
+    # unless the E-step subtracts the largest log term first (N < 8192: the numpy backend)
+    x = exact_groups(2000, [0.5, 0.5], [0.0, 60.0], [1.0, 1.0])
+    start = dict(weights_init=[0.5, 0.5], means_init=[0.0, 10.0], variances_init=[1.0, 1.0])
+    fit = gb.fit_em(x, 2, **start)
+    np.testing.assert_allclose(fit.weights, [0.5, 0.5], atol=1e-12)
+    np.testing.assert_allclose(fit.means, [0.0, 60.0], atol=1e-9)
+    np.testing.assert_allclose(fit.variances, 1.0 + fit.reg_covar, rtol=1e-9)
+    expected = reference_log_likelihood(x, fit.weights, fit.means, fit.sigmas)
+    assert fit.log_likelihood == pytest.approx(expected, rel=1e-12)
 
 
 def test_integers_lists_and_single_columns_are_accepted():
@@ -396,7 +329,7 @@ def test_all_runs_failing_raises_fit_error():
         gb.fit_em([0.0, 0.0, 0.0, 1.0], 2, reg_covar=0.0, init="quantile")
 
 
-# ---- bad input ---------------------------------------------------------------------------
+# ---- bad input -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -441,12 +374,3 @@ def test_bad_options(kwargs, error, match):
     kwargs = {"n_components": 2, **kwargs}
     with pytest.raises(error, match=match):
         gb.fit_em([1.0, 2.0, 3.0, 10.0, 11.0, 12.0], **kwargs)
-
-
-def test_public_building_blocks_validate():
-    with pytest.raises(ValueError, match=r"variances must be > 0"):
-        gb.em.component_logpdf([1.0], [0.0], [0.0])
-    with pytest.raises(ValueError, match="weights must sum to 1"):
-        gb.em.responsibilities([1.0], [0.3, 0.3], [0.0, 1.0], [1.0, 1.0])
-    with pytest.raises(ValueError, match=r"resp must have shape \(N, K\) = \(2, K\)"):
-        gb.em.m_step([1.0, 2.0], np.ones((3, 1)))
