@@ -1,14 +1,21 @@
 """The report on a tiny data set: files, HTML, escaping, NetCDF, atomic replacement, figures."""
 
 import csv
+import hashlib
 import html.parser
 import os
+import re
 
 import numpy as np
 import pytest
 
+from gmm_bayes.bayes import Status
+from gmm_bayes.report import files
 from gmm_bayes.report import pipeline as report
-from gmm_bayes.report.pipeline import ReportSettings, atomic_directory, write_report
+from gmm_bayes.report.atomic import atomic_directory
+from gmm_bayes.report.pages import STATUS_CLASS
+from gmm_bayes.report.pipeline import write_report
+from gmm_bayes.report.provenance import ReportSettings, package_versions, sha256
 
 EVIL = "<script>alert(1)</script>"
 SETTINGS = ReportSettings(ks=(1, 2), draws=150, tune=150, chains=2, seed=3)
@@ -120,7 +127,7 @@ def test_html_parses_escapes_and_states_provenance(tiny):
     assert EVIL not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     body = "".join(parsed.text)
-    assert report.sha256(tiny["source"]) in body
+    assert sha256(tiny["source"]) in body
     assert str(tiny["source"]) in body
     for word in ("random seed", "pymc", "nutpie", "arviz", "sampler", "draws kept per chain"):
         assert word in body
@@ -154,7 +161,7 @@ def test_tables_markdown_and_netcdf(tiny):
         "verdict",
     } <= set(comp[0])
     md = (out / "summary.md").read_text(encoding="utf-8")
-    assert report.sha256(tiny["source"]) in md and "## K = 2" in md
+    assert sha256(tiny["source"]) in md and "## K = 2" in md
     # Markdown renderers pass raw HTML: the column name is only ever inside a code span
     assert md.count(EVIL) == md.count(f"`{EVIL}`") >= 1
     assert "&lt;script>" in md  # ...or escaped (the title): no "<" starts markup
@@ -182,13 +189,13 @@ def test_progress_one_line_per_step(tiny):
 def test_failure_leaves_previous_report_byte_identical(tiny, reuse_analysis, monkeypatch, error):
     out = tiny["out"]
     before = snapshot(out)
-    real = report._figures
+    real = files.write_figures
 
     def fail_midway(directory, *args, **kwargs):
         real(directory, *args, **kwargs)  # figures and NetCDF written, then the failure
         raise error("boom")
 
-    monkeypatch.setattr(report, "_figures", fail_midway)
+    monkeypatch.setattr(files, "write_figures", fail_midway)
     with pytest.raises(error):
         write_report(
             tiny["x"], out, source=tiny["source"], column=EVIL, settings=SETTINGS, quiet=True
@@ -238,8 +245,8 @@ def test_figures_accept_hostile_labels(tmp_path):
     from gmm_bayes.compare import compare_estimates, density_curves
     from gmm_bayes.report import figures as plots
 
-    x = gb.load_dataset("seed_notebook")
-    est = compare_estimates(x, n_components=2, random_state=0)
+    x = gb.load_dataset("galaxy")
+    est = compare_estimates(x, {"em": gb.fit_em(x, 2), "sklearn": gb.fit_sklearn(x, 2)})
     curves = density_curves(x, est)
     for label in ("$x_1", "a_b\\c $$", r"\frac{1}{2}", "$100 & 50%_", EVIL):
         fig, ax = plt.subplots()
@@ -272,7 +279,7 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
     before = snapshot(out)
 
     calls = []
-    real = report._render_dataset
+    real = report.write_dataset
 
     def second_fails(directory, **kwargs):
         calls.append(directory)
@@ -280,7 +287,7 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
             raise KeyboardInterrupt
         return real(directory, **kwargs)
 
-    monkeypatch.setattr(report, "_render_dataset", second_fails)
+    monkeypatch.setattr(report, "write_dataset", second_fails)
     with pytest.raises(KeyboardInterrupt):
         report.write_bundled(out, {"seed_notebook": (1, 2), "galaxy": (1, 2)}, SETTINGS, quiet=True)
     assert snapshot(out) == before
@@ -301,3 +308,33 @@ def test_report_keeps_pointwise_groups_for_loo_at_any_size(tiny, monkeypatch):
     results, comparison = report.analyse(tiny["x"], SETTINGS, progress=lambda _: None, quiet=True)
     assert all("log_likelihood" in r.tree.children for r in results)
     assert np.isfinite(comparison["elpd_loo"].values).all()
+
+
+def test_sha256_and_versions(tmp_path):
+    path = tmp_path / "f.bin"
+    data = bytes(range(256)) * 5000  # several of hashlib.file_digest's blocks
+    path.write_bytes(data)
+    assert sha256(path) == hashlib.sha256(data).hexdigest()
+    versions = dict(package_versions())
+    assert versions["numpy"] == np.__version__ and versions["python"]
+
+
+@pytest.mark.slow
+def test_badges_and_csv_status_follow_each_posteriors_status(tiny):
+    """The page's badge of each K is comparison.csv's status: the posterior's, or CAUTION."""
+    import xarray as xr
+
+    out = tiny["out"]
+    with open(out / "comparison.csv", newline="") as fh:
+        statuses = {int(r["K"]): Status(r["status"]) for r in csv.DictReader(fh)}
+    page = (out / "index.html").read_text(encoding="utf-8")
+    badges = re.findall(r'<summary>K = (\d+) <span class="badge (\w+)">([A-Z ]+)</span>', page)
+    assert [(int(k), css, word) for k, css, word in badges] == [
+        (k, STATUS_CLASS[s], s.value) for k, s in statuses.items()
+    ]
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    for k, status in statuses.items():
+        assert f"## K = {k}: {status.value}" in md
+        with xr.open_datatree(out / f"posterior_K{k}.nc", engine="h5netcdf") as tree:
+            own = Status(tree["diagnostics"].attrs["status"])
+        assert status is own or (own is Status.OK and status is Status.CAUTION)
