@@ -97,6 +97,12 @@ def log_joint(x, weights, means, covariances):
     """``log w_k + log N(x_n | mu_k, cov_k)``, shape (..., N, K).
 
     A zero weight gives ``-inf`` in its column (no warning).
+
+    Examples
+    --------
+    >>> x, mu, cov = univariate([0.0], [0.0, 0.0], [1.0, 1.0])
+    >>> log_joint(x, [1.0, 0.0], mu, cov).round(6).tolist()
+    [[-0.918939, -inf]]
     """
     with np.errstate(divide="ignore"):
         log_w = np.log(np.asarray(weights, dtype=np.float64))

@@ -1,5 +1,7 @@
 """The numpy mixture array layer against scipy (independent implementation)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from helpers import reference_log_density, reference_responsibilities
@@ -63,3 +65,16 @@ def test_predictive_draws_have_the_mixture_moments(d):
     second = sum(w[k] * (cov[k] + np.outer(mu[k], mu[k])) for k in range(2))
     np.testing.assert_allclose(y.mean(axis=0), mean, atol=0.05 * np.sqrt(np.trace(second)))
     np.testing.assert_allclose(np.cov(y.T).reshape(d, d), second - np.outer(mean, mean), rtol=0.05)
+
+
+def test_log_joint_is_log_weight_plus_scipy_log_density_and_zero_weight_is_silent():
+    rng = np.random.default_rng(3)
+    x, mu, var = rng.normal(size=30), rng.normal(size=3), rng.uniform(0.2, 2, 3)
+    w = np.array([0.0, 0.4, 0.6])
+    xs, mus, covs = mixture.univariate(x, mu, var)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log(0) must not warn
+        got = mixture.log_joint(xs, w, mus, covs)
+    assert np.all(got[:, 0] == -np.inf)
+    expected = np.log(w[1:]) + stats.norm.logpdf(x[:, None], mu[1:], np.sqrt(var[1:]))
+    np.testing.assert_allclose(got[:, 1:], expected, rtol=1e-12)
