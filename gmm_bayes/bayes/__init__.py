@@ -1,9 +1,18 @@
 """The Bayesian layer: the PyMC marginalized mixture, warm-started and checked by EM.
 
-- :mod:`~gmm_bayes.bayes.priors`: :class:`Priors` (numpy/scipy only) and the MAP-EM step;
-- :mod:`~gmm_bayes.bayes.model`: :func:`build_model`, :func:`check_model`, :func:`initial_point`;
-- :mod:`~gmm_bayes.bayes.sampling`: :func:`sample_posterior`, :func:`membership`,
-  :func:`diagnose`.
+In pipeline order:
+
+- :mod:`~gmm_bayes.bayes.sigma_priors`, :mod:`~gmm_bayes.bayes.priors`,
+  :mod:`~gmm_bayes.bayes.map_step`: :class:`Priors` and MAP-EM's step (numpy/scipy only);
+- :mod:`~gmm_bayes.bayes.model_data`, :mod:`~gmm_bayes.bayes.transform`,
+  :mod:`~gmm_bayes.bayes.distributions`, :mod:`~gmm_bayes.bayes.model`: the PyMC model,
+  :func:`build_model`, :func:`check_model`, :func:`initial_point`;
+- :mod:`~gmm_bayes.bayes.maxima`, :mod:`~gmm_bayes.bayes.samplers`,
+  :mod:`~gmm_bayes.bayes.model_cache`, :mod:`~gmm_bayes.bayes.sampling`:
+  :func:`sample_posterior`;
+- :mod:`~gmm_bayes.bayes.pointwise`, :mod:`~gmm_bayes.bayes.component_membership`,
+  :mod:`~gmm_bayes.bayes.diagnostics`: what the posterior tree holds besides the draws,
+  :func:`membership`, :func:`diagnose`.
 
 Names load on first use: ``gmm_bayes.bayes.Priors`` does not import PyMC.
 """
@@ -12,11 +21,17 @@ from gmm_bayes._lazy import lazy_attributes
 
 _LAZY = {
     "Priors": "gmm_bayes.bayes.priors",
+    "InverseGamma": "gmm_bayes.bayes.sigma_priors",
+    "HierarchicalInverseGamma": "gmm_bayes.bayes.sigma_priors",
+    "HalfNormal": "gmm_bayes.bayes.sigma_priors",
+    "LogNormal": "gmm_bayes.bayes.sigma_priors",
     "build_model": "gmm_bayes.bayes.model",
     "check_model": "gmm_bayes.bayes.model",
     "initial_point": "gmm_bayes.bayes.model",
     "sample_posterior": "gmm_bayes.bayes.sampling",
-    "membership": "gmm_bayes.bayes.sampling",
+    "clear_model_cache": "gmm_bayes.bayes.model_cache",
+    "model_cache_info": "gmm_bayes.bayes.model_cache",
+    "membership": "gmm_bayes.bayes.component_membership",
     "diagnose": "gmm_bayes.bayes.diagnostics",
     "Diagnostics": "gmm_bayes.bayes.diagnostics",
     "Status": "gmm_bayes.bayes.diagnostics",

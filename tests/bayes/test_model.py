@@ -1,28 +1,21 @@
-"""The PyMC model: structure, likelihood against scipy, priors against priors.py, EM checks it,
-MAP-EM equals pm.find_MAP."""
+"""The PyMC model: structure, units, EM checks it and starts it, MAP-EM equals pm.find_MAP.
+
+Its distributions against scipy are in test_distributions, the ordered transform in
+test_transform.
+"""
 
 import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
-from scipy.special import logsumexp
 
 import gmm_bayes as gb
-from gmm_bayes.bayes.priors import (
-    HalfNormal,
-    HierarchicalInverseGamma,
-    InverseGamma,
-    LogNormal,
-    Priors,
-)
+from gmm_bayes.bayes import HalfNormal, HierarchicalInverseGamma, LogNormal, Priors
 from gmm_bayes.exceptions import DataError, ModelMismatchError
 
 pm = pytest.importorskip("pymc")
-pt = pytest.importorskip("pytensor.tensor")
 
 from gmm_bayes.bayes.model import (  # noqa: E402  (after the importorskip of pymc)
-    SoftplusOrdered,
     build_model,
     check_model,
     initial_point,
@@ -30,6 +23,7 @@ from gmm_bayes.bayes.model import (  # noqa: E402  (after the importorskip of py
     model_priors,
     to_value_space,
 )
+from gmm_bayes.bayes.transform import SoftplusOrdered  # noqa: E402
 
 ALL_PRIORS = [
     Priors(),
@@ -54,10 +48,6 @@ def random_point(rng, k, loc, scale):
         "mu": np.sort(rng.normal(loc, 2 * scale, k)),
         "sigma": scale * rng.uniform(0.05, 1.5, k),
     }
-
-
-def reference_log_likelihood(x, w, mu, sigma):
-    return float(np.sum(logsumexp(np.log(w) + stats.norm.logpdf(x[:, None], mu, sigma), axis=1)))
 
 
 @pytest.fixture(scope="module")
@@ -117,63 +107,13 @@ def test_model_priors_needs_a_built_model():
         model_priors(other)
 
 
-# --- the ordered transform ----------------------------------------------------------------
-
-
-def test_softplus_ordered_transform_round_trip_and_jacobian():
-    transform = SoftplusOrdered(0.7, 4)
-    mu = np.array([-3.0, -2.99, 0.5, 40.0])
-    y = transform.forward(pt.as_tensor_variable(mu)).eval()
-    np.testing.assert_allclose(transform.backward(pt.as_tensor_variable(y)).eval(), mu, rtol=1e-12)
-    assert abs(y[3] - mu[3]) < 1e-12  # far from its neighbour, a mean is its own coordinate
-    value = pt.dvector("value")
-    jac = pt.jacobian(transform.backward(value), value).eval({value: y})
-    log_det = transform.log_jac_det(value).eval({value: y})
-    assert log_det == pytest.approx(np.log(abs(np.linalg.det(jac))), rel=1e-10)
-    tied = transform.forward(pt.as_tensor_variable(np.zeros(4))).eval()
-    assert np.all(np.isfinite(tied))
-    assert np.all(np.diff(transform.backward(pt.as_tensor_variable(tied)).eval()) > 0)
-
-
 @pytest.mark.slow
 def test_default_initial_point_is_valid(galaxy):
     model = build_model(galaxy, 4)
     assert np.isfinite(model.compile_logp()(model.initial_point()))
 
 
-# --- the likelihood and the priors against independent references ------------------------
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("priors", ALL_PRIORS[:2], ids=PRIOR_IDS[:2])
-def test_log_likelihood_matches_scipy_logsumexp(galaxy, priors):
-    rng = np.random.default_rng(0)
-    model = build_model(galaxy, 3, priors=priors)
-    logp = model.compile_logp(vars=[model["y"]], jacobian=False)
-    start = model.initial_point()
-    for _ in range(10):
-        point = random_point(rng, 3, galaxy.mean(), galaxy.std())
-        point.update({"beta": 0.7} if "beta" in model.named_vars else {})
-        values = {**start, **to_value_space(model, point)}
-        expected = reference_log_likelihood(galaxy, point["w"], point["mu"], point["sigma"])
-        assert float(logp(values)) == pytest.approx(expected, rel=1e-10)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("priors", ALL_PRIORS, ids=PRIOR_IDS)
-def test_model_prior_density_is_priors_log_prior(galaxy, priors):
-    """The function find_MAP maximizes is log-likelihood + ResolvedPriors.log_prior."""
-    rng = np.random.default_rng(1)
-    model = build_model(galaxy, 3, priors=priors)
-    spec = model_priors(model)
-    free = model.compile_logp(vars=model.free_RVs, jacobian=False)
-    for _ in range(5):
-        point = random_point(rng, 3, galaxy.mean(), galaxy.std())
-        if spec.hierarchical:
-            point["beta"] = spec.beta_hat(point["sigma"] ** 2)  # log_prior profiles beta out
-        expected = spec.log_prior(point["w"], point["mu"], point["sigma"] ** 2)
-        # rel 1e-8: the simplex transform's round trip moves w by a few ulps
-        assert float(free(to_value_space(model, point))) == pytest.approx(expected, rel=1e-8)
+# --- units ------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -214,6 +154,25 @@ def test_check_model_passes_on_bundled_data(name):
     model = build_model(x, k)
     for fit in fits:
         assert check_model(model, fit) == pytest.approx(fit.log_likelihood, rel=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["faithful", "geyser_duration", "geyser_waiting"])
+def test_check_model_on_compressed_data(name):
+    x = gb.load_dataset(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = [
+            gb.fit_em(x, 3, random_state=0),
+            gb.fit_sklearn(x, 3, random_state=0),
+            gb.fit_em(x, 3, priors=Priors(), random_state=0),
+        ]
+    model = build_model(x, 3)
+    assert model_data(model).compressed
+    for fit in fits:
+        assert check_model(model, fit) == pytest.approx(fit.log_likelihood, rel=1e-8)
+    with pytest.raises(ModelMismatchError, match="log-likelihood at EM's estimate"):
+        check_model(build_model(x * 60, 3), fits[0])  # minutes vs seconds: caught
 
 
 @pytest.mark.slow
@@ -318,8 +277,3 @@ def test_map_em_equals_find_map_for_every_sigma_prior(galaxy, priors):
     if isinstance(priors.sigma, HierarchicalInverseGamma):
         beta = model_priors(model).beta_hat(fit.variances)
         assert float(found["beta"]) == pytest.approx(beta, rel=1e-4)
-
-
-def test_sigma_prior_classes_are_exported():
-    for cls in (InverseGamma, HierarchicalInverseGamma, HalfNormal, LogNormal):
-        assert cls.__module__ == "gmm_bayes.bayes.priors"

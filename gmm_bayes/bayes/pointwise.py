@@ -1,0 +1,155 @@
+"""Per-observation groups of a posterior tree, computed from the draws by :mod:`gmm_bayes.mixture`.
+
+:func:`log_likelihood_group` (the exact log density of every observation under every draw, for
+LOO, whatever the likelihood was sampled on) and :func:`posterior_predictive_group` (one
+replicate data set per draw). Both work in blocks of draws, so memory stays bounded at any
+number of observations; :func:`component_log_joints` and :func:`log_sum_exp` are the shared
+kernel (also of :func:`gmm_bayes.membership`).
+"""
+
+import numpy as np
+import xarray as xr
+
+from gmm_bayes.conventions import PARAMS
+from gmm_bayes.mixture import log_joint, predictive_draws, univariate
+
+__all__ = [
+    "BLOCK_NUMBERS",
+    "component_log_joints",
+    "draws_of",
+    "log_likelihood_group",
+    "log_sum_exp",
+    "posterior_predictive_group",
+]
+
+#: numbers (draws x points) per block of the log density and of the predictive draws
+BLOCK_NUMBERS = 65_536
+
+
+def draws_of(posterior, name):
+    """``(chain, draw, ...)`` float64 values of a posterior variable."""
+    return np.asarray(posterior[name].transpose("chain", "draw", ...).values, dtype=np.float64)
+
+
+def component_log_joints(values, w, mu, sigma):
+    """``log w_k + log N(values | mu_k, sigma_k)`` for each component, by :func:`mixture.log_joint`.
+
+    Parameters
+    ----------
+    values : ndarray, shape (M,)
+    w, mu, sigma : ndarray, shape (S, K)
+        S draws.
+
+    Returns
+    -------
+    list of K ndarrays, shape (S, M)
+        One contiguous array per component: reductions over a trailing axis of length K are
+        several times slower in numpy than elementwise operations on these.
+    """
+    x, means, covariances = univariate(values, mu, sigma**2)
+    return [
+        log_joint(x, w[:, k : k + 1], means[:, k : k + 1], covariances[:, k : k + 1])[..., 0]
+        for k in range(w.shape[1])
+    ]
+
+
+def log_sum_exp(terms):
+    """Elementwise ``log sum_k exp(terms[k])`` of equally shaped arrays (``-inf`` stays).
+
+    Examples
+    --------
+    >>> log_sum_exp([np.log([1.0, 2.0]), np.log([3.0, 2.0])]).round(12).tolist() == (
+    ...     np.log([4.0, 4.0]).round(12).tolist())
+    True
+    """
+    top = np.maximum.reduce(terms) if len(terms) > 1 else np.array(terms[0], copy=True)
+    top[~np.isfinite(top)] = 0.0  # all -inf (w_k = 0 everywhere): stays -inf below
+    total = np.zeros_like(top)
+    for term in terms:
+        total += np.exp(term - top)
+    with np.errstate(divide="ignore"):
+        return top + np.log(total)
+
+
+def _draw_blocks(n_draws, n_points):
+    """Slices of draws holding about :data:`BLOCK_NUMBERS` numbers each."""
+    step = max(1, BLOCK_NUMBERS // max(n_points, 1))
+    return [slice(start, start + step) for start in range(0, n_draws, step)]
+
+
+def _group(posterior, y):
+    coords = {
+        "chain": posterior["chain"].values,
+        "draw": posterior["draw"].values,
+        "obs": np.arange(y.shape[-1]),
+    }
+    return xr.Dataset({"y": (("chain", "draw", "obs"), y)}, coords=coords)
+
+
+def log_likelihood_group(posterior, x):
+    """The ``log_likelihood`` group: ``y`` on ``(chain, draw, obs)``.
+
+    The mixture log density is evaluated once per distinct value of ``x`` and expanded to
+    every observation (ties share it).
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset or DataTree node
+        ``w``, ``mu``, ``sigma`` on ``(chain, draw, component)``.
+    x : ndarray, shape (N,)
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Examples
+    --------
+    >>> dims = ("chain", "draw", "component")
+    >>> post = xr.Dataset({n: (dims, np.full((1, 1, 1), v)) for n, v in
+    ...                    [("w", 1.0), ("mu", 0.0), ("sigma", 1.0)]})
+    >>> log_likelihood_group(post, np.array([0.0]))["y"].values.round(6).tolist()  # log N(0|0,1)
+    [[[-0.918939]]]
+    """
+    values, inverse = np.unique(x, return_inverse=True)
+    w, mu, sigma = (draws_of(posterior, name) for name in PARAMS)
+    n_chains, n_draws, k = w.shape
+    w, mu, sigma = (a.reshape(n_chains * n_draws, k) for a in (w, mu, sigma))
+    density = np.empty((n_chains * n_draws, values.size))
+    for part in _draw_blocks(n_chains * n_draws, values.size):
+        density[part] = log_sum_exp(component_log_joints(values, w[part], mu[part], sigma[part]))
+    return _group(posterior, density[:, inverse].reshape(n_chains, n_draws, x.size))
+
+
+def posterior_predictive_group(posterior, n, rng):
+    """The ``posterior_predictive`` group: one replicate data set of ``n`` values per draw.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset or DataTree node
+        ``w``, ``mu``, ``sigma`` on ``(chain, draw, component)``.
+    n : int
+        Values per replicate (the number of observations).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    xarray.Dataset
+        ``y`` on ``(chain, draw, obs)``, drawn by :func:`gmm_bayes.mixture.predictive_draws`.
+
+    Examples
+    --------
+    >>> dims = ("chain", "draw", "component")
+    >>> post = xr.Dataset({n: (dims, np.full((2, 3, 1), v)) for n, v in
+    ...                    [("w", 1.0), ("mu", 100.0), ("sigma", 1.0)]})
+    >>> y = posterior_predictive_group(post, 5, np.random.default_rng(0))["y"]
+    >>> y.shape, bool(np.all(np.abs(y - 100) < 10))
+    ((2, 3, 5), True)
+    """
+    w, mu, sigma = (draws_of(posterior, name) for name in PARAMS)
+    n_chains, n_draws, k = w.shape
+    _, means, covariances = univariate(None, mu.reshape(-1, k), sigma.reshape(-1, k) ** 2)
+    w = w.reshape(-1, k)
+    out = np.empty((n_chains * n_draws, n))
+    for part in _draw_blocks(n_chains * n_draws, n):
+        out[part] = predictive_draws(rng, w[part], means[part], covariances[part], n)[..., 0]
+    return _group(posterior, out.reshape(n_chains, n_draws, n))

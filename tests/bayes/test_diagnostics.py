@@ -1,0 +1,160 @@
+"""diagnose: every Status from a tree built for it, the thresholds, the verdict and its fields."""
+
+import numpy as np
+import pytest
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("arviz_stats")
+
+from posterior_trees import (  # noqa: E402  (after the importorskip of xarray)
+    GALAXY_MAXIMA,
+    around_maxima,
+    cyclic_ar1,
+    one_component,
+    posterior_tree,
+)
+
+from gmm_bayes.bayes import Diagnostics, Status, diagnose  # noqa: E402
+from gmm_bayes.bayes.diagnostics import ESS_PER_CHAIN_MIN, RHAT_MAX  # noqa: E402
+
+
+def iid_chains(chains=4, draws=1000, seed=1):
+    return np.random.default_rng(seed).normal(size=(chains, draws))
+
+
+def near_duplicate_split():
+    """Draws split between two near-identical EM maxima in the same way in every chain."""
+    close = [GALAXY_MAXIMA[0], {**GALAXY_MAXIMA[0], "sigma": [0.4, 0.7, 1.1, 5.6]}]
+    tree = around_maxima(close, [0, 0, 0, 0], draws=1000)
+    other = around_maxima(close, [1, 1, 1, 1], draws=1000, seed=1)
+    mixed = {}
+    for name in ("w", "mu", "sigma"):
+        a, b = tree["posterior"][name].values, other["posterior"][name].values
+        mixed[name] = np.where(np.arange(1000)[None, :, None] % 2 == 0, a, b)
+    dims = ("chain", "draw", "component")
+    tree["posterior"] = (
+        tree["posterior"].to_dataset().assign({n: (dims, v) for n, v in mixed.items()})
+    )
+    return tree
+
+
+# --- every Status from a tree built for it --------------------------------------------------
+
+
+def test_well_mixed_unimodal_sample_is_ok():
+    result = diagnose(around_maxima(GALAXY_MAXIMA, [0, 0, 0, 0], draws=1000))
+    assert result.status is Status.OK and result.status.trustworthy
+    assert result.converged and not result.multimodal
+    assert result.verdict.startswith("OK: no sampling problems detected.")
+    assert "All chains stayed near EM local maximum 0." in result.verdict
+
+
+def test_agreeing_split_between_near_duplicate_maxima_is_caution():
+    result = diagnose(near_duplicate_split())
+    assert result.max_rhat < RHAT_MAX and result.converged and not result.multimodal
+    assert result.status is Status.CAUTION and result.status.trustworthy
+    assert list(result.visited) == [0, 1]
+    assert result.verdict.startswith("CAUTION")
+    assert "The chains agree on how the draws split between these modes." in result.verdict
+
+
+def test_transitions_at_maximum_tree_depth_are_caution():
+    chains = around_maxima(GALAXY_MAXIMA, [0, 0, 0, 0], draws=1000)["posterior"]
+    draws = {n: chains[n].values for n in ("w", "mu", "sigma")}
+    hits = np.zeros((4, 1000), bool)
+    hits[2, :7] = True
+    result = diagnose(posterior_tree(draws, stats={"maxdepth_reached": hits}))
+    assert result.converged and result.n_max_treedepth == 7
+    assert result.status is Status.CAUTION
+    assert "7 transitions hit NUTS's maximum tree depth" in result.verdict
+
+
+def test_chains_in_different_maxima_are_multimodal():
+    result = diagnose(around_maxima(GALAXY_MAXIMA, [0, 0, 1, 1]))
+    assert result.status is Status.MULTIMODAL and not result.status.trustworthy
+    assert result.multimodal and not result.converged
+    assert result.max_rhat > 1.5 and result.chains_disagree
+    np.testing.assert_array_equal(result.chain_mode, [0, 0, 1, 1])
+    np.testing.assert_array_equal(result.chain_start, [0, 0, 1, 1])
+    assert result.verdict.startswith("MULTIMODAL")
+    assert "chains disagree" in result.verdict
+    assert "chain 2: 100% near EM local maximum 1" in result.verdict
+    assert "maximum 1: log-likelihood -202.52, mu = (9.7, 19.9, 23.1, 33)" in result.verdict
+
+
+def test_divergences_are_not_converged():
+    tree = around_maxima(GALAXY_MAXIMA, [0, 0, 0, 0], draws=1000)
+    stats = tree["sample_stats"].to_dataset()
+    stats["diverging"][0, :3] = True
+    tree["sample_stats"] = xr.DataTree(stats)
+    result = diagnose(tree)
+    assert result.n_divergent == 3 and not result.converged
+    assert result.status is Status.NOT_CONVERGED and not result.status.trustworthy
+    assert "3 divergent transitions" in result.verdict and "target_accept=0.95" in result.verdict
+
+
+def test_low_bfmi_is_not_converged():
+    energy = np.cumsum(np.random.default_rng(3).normal(size=(4, 1000)), axis=1)  # a random walk
+    result = diagnose(one_component(iid_chains(), stats={"energy": energy}))
+    assert np.all(result.bfmi < 0.3) and result.status is Status.NOT_CONVERGED
+
+
+def test_non_finite_draws_are_failed():
+    mu = iid_chains()
+    mu[1, 17] = np.nan
+    result = diagnose(one_component(mu))
+    assert result.status is Status.FAILED and not result.status.trustworthy
+    assert result.verdict.startswith("FAILED")
+
+
+# --- the thresholds: trees just outside them are not OK, trees inside are -------------------
+
+
+def test_r_hat_above_the_threshold_is_not_ok():
+    """One chain 1.55 times wider than the others: R-hat about 1.03, ESS in thousands."""
+    mu = iid_chains()
+    mu[0] *= 1.55
+    result = diagnose(one_component(mu))
+    assert RHAT_MAX < result.max_rhat < 1.05  # the tree is near the threshold ...
+    assert result.min_ess_bulk > 1000 and result.min_ess_tail > 1000  # ... and only R-hat fails
+    assert result.status is Status.NOT_CONVERGED and not result.converged
+    assert f"(want <= {RHAT_MAX})" in result.verdict
+
+
+def test_ess_below_the_threshold_is_not_ok():
+    """Autocorrelated chains whose split R-hat is 1 by construction: ESS about 45 per chain."""
+    result = diagnose(one_component(cyclic_ar1(0.97)))
+    assert result.max_rhat <= RHAT_MAX  # only the ESS fails ...
+    assert 25 * 4 < result.min_ess_bulk < ESS_PER_CHAIN_MIN * 4  # ... and it is near the limit
+    assert result.status is Status.NOT_CONVERGED and not result.converged
+
+
+def test_trees_inside_the_thresholds_are_ok():
+    mild = diagnose(one_component(cyclic_ar1(0.3)))  # ESS about 650 per chain
+    assert mild.min_ess_bulk > ESS_PER_CHAIN_MIN * 4 and mild.status is Status.OK
+    iid = diagnose(one_component(iid_chains()))
+    assert iid.max_rhat <= RHAT_MAX and iid.status is Status.OK
+
+
+# --- fields, headline and the stored form ------------------------------------------------
+
+
+def test_diagnostics_round_trip_through_a_dataset():
+    result = diagnose(around_maxima(GALAXY_MAXIMA, [0, 0, 1, 1]))
+    ds = result.to_dataset()
+    assert ds.attrs["status"] == "MULTIMODAL" and ds.attrs["multimodal"] == 1
+    assert ds["mode_fraction"].shape == (4, 2)
+    back = Diagnostics.from_dataset(ds)
+    assert back.status is result.status and back.verdict == result.verdict
+    np.testing.assert_array_equal(back.mode_fraction, result.mode_fraction)
+    assert back.headline == result.headline == result.verdict.split(". ")[0] + "."
+
+
+def test_constant_weights_of_one_component_are_skipped():
+    result = diagnose(one_component(iid_chains()))
+    assert np.isfinite(result.max_rhat) and np.isfinite(result.min_ess_bulk)
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_only_ok_and_caution_are_trustworthy(status):
+    assert status.trustworthy == (status in (Status.OK, Status.CAUTION))

@@ -1,0 +1,54 @@
+"""The compiled-model cache: reuse across data sets, the graph key, its size."""
+
+import numpy as np
+import pytest
+from helpers import mixture_sample
+
+import gmm_bayes as gb
+from gmm_bayes.bayes import HalfNormal, Priors, clear_model_cache, model_cache_info
+
+pytest.importorskip("pymc")
+
+from gmm_bayes.bayes.model import build_model  # noqa: E402  (after the importorskip of pymc)
+from gmm_bayes.bayes.model_cache import MODEL_CACHE_SIZE, graph_key  # noqa: E402
+
+TRUE = ([0.3, 0.3, 0.4], [-5.0, 0.0, 6.0], [1.0, 0.5, 1.5])
+TINY = {"chains": 2, "draws": 150, "tune": 150, "cores": 2}
+
+
+@pytest.fixture(scope="module")
+def faithful():
+    return gb.load_dataset("faithful")
+
+
+def test_cache_info_and_clearing():
+    clear_model_cache()
+    assert model_cache_info() == {"size": 0, "max_size": MODEL_CACHE_SIZE}
+
+
+@pytest.mark.slow
+def test_a_cached_compiled_model_gives_what_a_fresh_compile_gives():
+    first = mixture_sample(300, *TRUE, seed=8)
+    second = mixture_sample(400, *TRUE, seed=9, shift=100.0)
+    kwargs = {**TINY, "random_seed": 4}
+    clear_model_cache()
+    gb.sample_posterior(first, 3, **kwargs)
+    assert model_cache_info()["size"] == 1
+    reused = gb.sample_posterior(second, 3, **kwargs)  # other data, other N: same graph
+    assert reused.attrs["compile_cache_hit"] == 1
+    clear_model_cache()
+    fresh = gb.sample_posterior(second, 3, **kwargs)
+    assert fresh.attrs["compile_cache_hit"] == 0
+    for name in ("w", "mu", "sigma"):
+        np.testing.assert_array_equal(reused["posterior"][name].values, fresh["posterior"][name])
+
+
+@pytest.mark.slow
+def test_graph_key_follows_structure_not_data(faithful):
+    key = graph_key
+    base = key(build_model(faithful, 2))
+    assert key(build_model(faithful * 3 + 1, 2, compress=False)) == base
+    assert key(build_model(faithful, 3)) != base
+    assert key(build_model(faithful, 2, priors=Priors(sigma=HalfNormal()))) != base
+    assert key(build_model(faithful, 2, priors=Priors(mu_scale=3.0))) == base  # a number only
+    assert key(build_model(faithful, 2, likelihood="binned", bin_width=0.01)) != base
