@@ -214,7 +214,7 @@ def fit_em(
         runs = _deterministic_run(InMemorySource(z), z, start, options, step)
     else:
         runs = _restarts(z, start, options, step)
-    return _result(runs, std, step.reg, options.max_iter, "em" if priors is None else "map-em")
+    return _result(runs, std, step, options.max_iter)
 
 
 def fit_source(source, sample, options, standardizer, step):
@@ -234,7 +234,8 @@ def fit_source(source, sample, options, standardizer, step):
     options : EMOptions
     standardizer : Standardizer
     step : Step
-        Its ``reg`` is in standardized units.
+        Its ``reg`` is in standardized units; the result's ``method`` is "em" for a
+        :class:`MaximumLikelihoodStep`, else "map-em".
 
     Returns
     -------
@@ -257,7 +258,7 @@ def fit_source(source, sample, options, standardizer, step):
         runs = _deterministic_run(source, sample, start, options, step)
     else:
         runs = _polish(_restarts(sample, start, options, step), source, options, step)
-    return _result(runs, standardizer, step.reg, options.max_iter, "em")
+    return _result(runs, standardizer, step, options.max_iter)
 
 
 def _is_dask_array(x):
@@ -385,7 +386,7 @@ def _run_em(source, params, step, options):
 # --------------------------------------------------------------------------------------------
 
 
-def _result(runs, std, reg, max_iter, method):
+def _result(runs, std, step, max_iter):
     """The best run as an :class:`EMResult` in the data's units, with its warnings.
 
     Healthy runs beat collapsed ones; among them the highest objective wins. The distinct
@@ -398,7 +399,8 @@ def _result(runs, std, reg, max_iter, method):
         )
     healthy = [run for run in runs if not run.collapsed.any()]
     ranked = sorted(healthy or runs, key=lambda run: -run.objective)
-    results = [_to_result(run, std, reg, method) for run in _distinct(ranked)]
+    method = "em" if isinstance(step, MaximumLikelihoodStep) else "map-em"
+    results = [_to_result(run, std, step.reg, method) for run in _distinct(ranked)]
     result = results[0].with_local_maxima(results)
     best = ranked[0]
     if not healthy:

@@ -21,6 +21,20 @@ class DataSource(abc.ABC):
     ----------
     size : int
         N, the number of observations.
+
+    Examples
+    --------
+    A source that serves every observation twice, without a copy:
+
+    >>> import numpy as np
+    >>> class Twice(DataSource):
+    ...     def __init__(self, z):
+    ...         self.once, self.size = InMemorySource(z), 2 * z.size
+    ...     def em_pass(self, weights, means, variances):
+    ...         log_likelihood, nk, means, variances = self.once.em_pass(weights, means, variances)
+    ...         return 2 * log_likelihood, 2 * nk, means, variances
+    >>> round(Twice(np.array([-1.0, 1.0])).em_pass(np.ones(1), np.zeros(1), np.ones(1))[0], 6)
+    -5.675754
     """
 
     size: int

@@ -19,6 +19,11 @@ class Step(abc.ABC):
     ----------
     reg : float
         Added to every variance after the M-step (standardized units).
+
+    Examples
+    --------
+    >>> isinstance(MaximumLikelihoodStep(0.0), Step)  # what fit_em checks of a priors' step
+    True
     """
 
     reg: float
