@@ -15,7 +15,7 @@ from posterior_trees import (  # noqa: E402  (after the importorskip of xarray)
 )
 
 from gmm_bayes.bayes import Diagnostics, Status, diagnose  # noqa: E402
-from gmm_bayes.bayes.diagnostics import ESS_PER_CHAIN_MIN, RHAT_MAX  # noqa: E402
+from gmm_bayes.bayes.diagnostics import RHAT_MAX  # noqa: E402
 
 
 def iid_chains(chains=4, draws=1000, seed=1):
@@ -115,7 +115,7 @@ def test_r_hat_above_the_threshold_is_not_ok():
     mu = iid_chains()
     mu[0] *= 1.55
     result = diagnose(one_component(mu))
-    assert RHAT_MAX < result.max_rhat < 1.05  # the tree is near the threshold ...
+    assert 1.02 < result.max_rhat < 1.04  # the tree is just above 1.01 (Vehtari et al. 2021) ...
     assert result.min_ess_bulk > 1000 and result.min_ess_tail > 1000  # ... and only R-hat fails
     assert result.status is Status.NOT_CONVERGED and not result.converged
     assert f"(want <= {RHAT_MAX})" in result.verdict
@@ -125,13 +125,14 @@ def test_ess_below_the_threshold_is_not_ok():
     """Autocorrelated chains whose split R-hat is 1 by construction: ESS about 45 per chain."""
     result = diagnose(one_component(cyclic_ar1(0.97)))
     assert result.max_rhat <= RHAT_MAX  # only the ESS fails ...
-    assert 25 * 4 < result.min_ess_bulk < ESS_PER_CHAIN_MIN * 4  # ... and it is near the limit
+    # ... and the ESS is 25 to 100 per chain (100: Vehtari et al. 2021)
+    assert 25 * 4 < result.min_ess_bulk < 100 * 4
     assert result.status is Status.NOT_CONVERGED and not result.converged
 
 
 def test_trees_inside_the_thresholds_are_ok():
     mild = diagnose(one_component(cyclic_ar1(0.3)))  # ESS about 650 per chain
-    assert mild.min_ess_bulk > ESS_PER_CHAIN_MIN * 4 and mild.status is Status.OK
+    assert mild.min_ess_bulk > 500 * 4 and mild.status is Status.OK
     iid = diagnose(one_component(iid_chains()))
     assert iid.max_rhat <= RHAT_MAX and iid.status is Status.OK
 
