@@ -84,8 +84,7 @@ def test_posterior_recovers_known_parameters(tree):
     diag = tree["diagnostics"]
     assert int(diag["n_divergent"]) == 0
     assert float(diag["max_rhat"]) < 1.05  # 2 x 300 draws: split R-hat is noisy at this size
-    assert "MULTIMODAL" not in diag.attrs["verdict"]
-    assert gb.bayes.Status(diag.attrs["status"]).trustworthy
+    assert diag.attrs["status"] not in ("MULTIMODAL", "FAILED")
 
 
 @pytest.mark.slow
