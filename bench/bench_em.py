@@ -8,7 +8,8 @@ memory of fit_em at 1e7 points, and EM on a dask array on a 2-worker LocalCluste
 
 Run with `make bench` (about 2 minutes). scikit-learn's BLAS is slower while OPENBLAS_CORETYPE
 is set (see the note printed); the README's numbers come from
-`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE make bench`.
+`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE make bench`. Past results, and the measurements
+behind the EM kernel's design: bench/README.md.
 """
 
 import json
