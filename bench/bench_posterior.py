@@ -372,7 +372,7 @@ def bench_compile(seed, ks=range(1, 7)):
 def bench_quality(seeds):
     header = (
         f"{'data':>15} {'K':>2} {'seed':>4} {'div':>4} {'max rhat':>8} {'bulk ESS':>8} "
-        f"{'tail ESS':>8} {'BFMI':>5} {'EM in 94%':>9} {'wall s':>6}  verdict"
+        f"{'tail ESS':>8} {'BFMI':>5} {'EM in 94%':>9} {'wall s':>6}  status"
     )
     print(header)
     print("-" * len(header))
@@ -388,7 +388,7 @@ def bench_quality(seeds):
                 f"{name:>15} {k:>2} {seed:>4} {int(d['n_divergent']):4d} "
                 f"{float(d['max_rhat']):8.3f} {float(d['min_ess_bulk']):8.0f} "
                 f"{float(d['min_ess_tail']):8.0f} {float(d['bfmi'].min()):5.2f} "
-                f"{'yes' if inside else 'no':>9} {wall:6.1f}  {d.attrs['verdict'].split(':')[0]}",
+                f"{'yes' if inside else 'no':>9} {wall:6.1f}  {d.attrs['status']}",
                 flush=True,
             )
 
