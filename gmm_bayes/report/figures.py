@@ -8,6 +8,8 @@ Text that comes from data (column names, units) goes through :func:`plain_text`,
 
 import numpy as np
 
+from gmm_bayes.conventions import PARAMS
+
 __all__ = [
     "plain_text",
     "plot_data_density",
@@ -147,9 +149,7 @@ def plot_forest(axes, estimates):
     ypos = np.arange(k)[::-1].astype(float)
     offsets = {"em": 0.18, "sklearn": -0.18, "sklearn_from_em": -0.3, "posterior_mean": 0.0}
     prob = estimates.attrs["hdi_prob"]
-    for ax, p, title in zip(
-        axes, ("w", "mu", "sigma"), ("weight w", "mean mu", "sd sigma"), strict=True
-    ):
+    for ax, p, title in zip(axes, PARAMS, ("weight w", "mean mu", "sd sigma"), strict=True):
         lo = estimates[f"{p}_hdi_lower"].values
         hi = estimates[f"{p}_hdi_upper"].values
         if np.isfinite(lo).all():
@@ -350,7 +350,7 @@ def _free(tree, var_names):
     return [v for v in var_names if not (k == 1 and v == "w")]
 
 
-def plot_rank(tree, *, var_names=("w", "mu", "sigma")):
+def plot_rank(tree, *, var_names=PARAMS):
     """Rank plots (ECDF difference per chain): one row per parameter, one column per component."""
     import arviz_plots as azp
 
@@ -368,7 +368,7 @@ def plot_rank(tree, *, var_names=("w", "mu", "sigma")):
     )
 
 
-def plot_trace(tree, *, var_names=("w", "mu", "sigma")):
+def plot_trace(tree, *, var_names=PARAMS):
     """Marginal densities and traces of each chain."""
     import arviz_plots as azp
 

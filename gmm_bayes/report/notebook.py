@@ -49,6 +49,7 @@ NOTEBOOK_SLIPS = (
     ),
 )
 
+
 def notebook_replay(x, *, n_components=2, n_iter=3, random_state=0):
     """The seed notebook's EM vs scikit-learn comparison, replayed, beside the proper fits.
 

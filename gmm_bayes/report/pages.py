@@ -112,6 +112,11 @@ def k_context(result, comparison):
     Returns
     -------
     dict
+        ``status`` (:class:`Status`) and ``css`` (its badge class), ``diag`` (the
+        :class:`gmm_bayes.bayes.Diagnostics`), ``verdict`` and ``verdict_head`` (prose, shown
+        only), ``row`` (this K's comparison columns), the estimates ``table`` with ``methods``,
+        ``loglik`` and ``converged`` as text, ``chains`` (each chain's means, when the chains
+        disagree or did not mix), ``warnings``, ``seconds``, ``em_degenerate``.
     """
     row = {name: comparison[name].sel(K=result.k).item() for name in comparison.data_vars}
     status = Status(row["status"])
@@ -205,6 +210,7 @@ def dataset_context(*, meta, n, ks, comparison, settings, versions, written, ela
         **meta,
         "n": n,
         "settings": settings.describe(),
+        "interval": f"{settings.hdi_prob:.0%}",
         "versions": versions,
         "written": written,
         "elapsed": elapsed,
