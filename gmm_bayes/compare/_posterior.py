@@ -11,6 +11,14 @@ from gmm_bayes._validation import as_data
 from gmm_bayes.conventions import PARAMS
 from gmm_bayes.mixture import log_density, log_joint, univariate
 
+__all__ = [
+    "flat_draws",
+    "mean_draws",
+    "mixture_log_likelihood",
+    "posterior_group",
+    "weighted_component_densities",
+]
+
 
 def posterior_group(tree):
     """The ``posterior`` group of a DataTree as a Dataset (a Dataset is returned unchanged)."""
