@@ -2,9 +2,9 @@
 
 :func:`log_likelihood_group` (the exact log density of every observation under every draw, for
 LOO, whatever the likelihood was sampled on) and :func:`posterior_predictive_group` (one
-replicate data set per draw). Both work in blocks of draws, so memory stays bounded at any
-number of observations; :func:`component_log_joints` and :func:`log_sum_exp` are the shared
-kernel (also of :func:`gmm_bayes.membership`).
+replicate data set per draw). Both work in blocks of draws, so their temporaries stay near
+:data:`BLOCK_NUMBERS` numbers per component at any size; :func:`component_log_joints` and
+:func:`log_sum_exp` are the shared kernel (also of :func:`gmm_bayes.membership`).
 """
 
 import numpy as np
