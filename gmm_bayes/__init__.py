@@ -30,7 +30,7 @@ _LAZY = {
     "check_model": "gmm_bayes.bayes.model",
     "initial_point": "gmm_bayes.bayes.model",
     "sample_posterior": "gmm_bayes.bayes.sampling",
-    "membership": "gmm_bayes.bayes.sampling",
+    "membership": "gmm_bayes.bayes.component_membership",
     "diagnose": "gmm_bayes.bayes.diagnostics",
     "Diagnostics": "gmm_bayes.bayes.diagnostics",
 }

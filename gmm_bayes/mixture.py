@@ -14,7 +14,6 @@ largest term is subtracted before exponentiating), so no row underflows to 0/0.
 """
 
 import numpy as np
-from scipy.special import logsumexp
 
 __all__ = [
     "component_logpdf",
@@ -77,20 +76,53 @@ def component_logpdf(x, means, covariances):
     >>> round(float(component_logpdf(x, mu, cov)[0, 0]), 12)  # log(1 / sqrt(2 pi))
     -0.918938533205
     """
+    return np.stack(_component_terms(x, None, means, covariances), axis=-1)
+
+
+def _component_terms(x, weights, means, covariances):
+    """``[log w_k + log N(x | mu_k, cov_k)]`` for each k, each of shape (..., N).
+
+    One contiguous array per component: numpy reduces over a short trailing axis (K) several
+    times more slowly than it adds K arrays elementwise, and posterior draws x observations
+    arrays are large.
+    """
     x, means, covariances = (np.asarray(a, dtype=np.float64) for a in (x, means, covariances))
     d = means.shape[-1]
-    diff = x[..., :, None, :] - means[..., None, :, :]  # (..., N, K, d)
     if d == 1:  # the univariate fast path: no matrix algebra
-        variances = covariances[..., 0, 0]  # (..., K)
-        maha = diff[..., 0] ** 2 / variances[..., None, :]
-        log_det = np.log(variances)
+        log_det = np.log(covariances[..., 0, 0])  # (..., K)
+        precision = 1.0 / covariances[..., 0, 0]
     else:
         chol = np.linalg.cholesky(covariances)  # (..., K, d, d)
         inv_chol = np.linalg.inv(chol)
-        z = np.einsum("...kij,...nkj->...nki", inv_chol, diff)
-        maha = np.sum(z * z, axis=-1)
         log_det = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
-    return -0.5 * (d * _LOG_2PI + log_det[..., None, :] + maha)
+    const = -0.5 * (d * _LOG_2PI + log_det)  # (..., K)
+    if weights is not None:
+        with np.errstate(divide="ignore"):
+            const = const + np.log(np.asarray(weights, dtype=np.float64))
+    terms = []
+    for k in range(means.shape[-2]):
+        diff = x - means[..., k, None, :]  # (..., N, d)
+        if d == 1:
+            term = diff[..., 0]
+            term *= term
+            term *= -0.5 * precision[..., k, None]
+        else:
+            z = np.einsum("...ij,...nj->...ni", inv_chol[..., k, :, :], diff)
+            term = -0.5 * np.sum(z * z, axis=-1)
+        term += const[..., k, None]
+        terms.append(term)
+    return terms
+
+
+def _log_sum_exp(terms):
+    """Elementwise ``log sum_k exp(terms[k])``; all ``-inf`` stays ``-inf`` (no warning)."""
+    top = np.maximum.reduce(terms) if len(terms) > 1 else np.array(terms[0], copy=True)
+    top[~np.isfinite(top)] = 0.0
+    total = np.zeros_like(top)
+    for term in terms:
+        total += np.exp(term - top)
+    with np.errstate(divide="ignore"):
+        return top + np.log(total)
 
 
 def log_joint(x, weights, means, covariances):
@@ -104,13 +136,13 @@ def log_joint(x, weights, means, covariances):
     >>> log_joint(x, [1.0, 0.0], mu, cov).round(6).tolist()
     [[-0.918939, -inf]]
     """
-    with np.errstate(divide="ignore"):
-        log_w = np.log(np.asarray(weights, dtype=np.float64))
-    return log_w[..., None, :] + component_logpdf(x, means, covariances)
+    return np.stack(_component_terms(x, weights, means, covariances), axis=-1)
 
 
 def log_density(x, weights, means, covariances):
     """Mixture log density ``log sum_k w_k N(x_n | mu_k, cov_k)``, shape (..., N).
+
+    The largest term is subtracted before exponentiating, so no point underflows.
 
     Examples
     --------
@@ -118,14 +150,14 @@ def log_density(x, weights, means, covariances):
     >>> round(float(log_density(x, [0.5, 0.5], mu, cov)[0]), 12)  # two halves of N(0, 1)
     -0.918938533205
     """
-    return logsumexp(log_joint(x, weights, means, covariances), axis=-1)
+    return _log_sum_exp(_component_terms(x, weights, means, covariances))
 
 
 def responsibilities(x, weights, means, covariances):
     """Posterior component probabilities ``r_nk``, shape (..., N, K); rows sum to 1.
 
-    Computed from the log joint with ``logsumexp``, so observations far from every component
-    (60 sd away) still get finite responsibilities.
+    Computed in log space, so observations far from every component (60 sd away) still get
+    finite responsibilities.
 
     Examples
     --------
@@ -133,8 +165,9 @@ def responsibilities(x, weights, means, covariances):
     >>> responsibilities(x, [0.5, 0.5], mu, cov).round(6).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    joint = log_joint(x, weights, means, covariances)
-    return np.exp(joint - logsumexp(joint, axis=-1, keepdims=True))
+    terms = _component_terms(x, weights, means, covariances)
+    log_norm = _log_sum_exp(terms)
+    return np.stack([np.exp(term - log_norm) for term in terms], axis=-1)
 
 
 def predictive_draws(rng, weights, means, covariances, n):

@@ -78,3 +78,11 @@ def test_log_joint_is_log_weight_plus_scipy_log_density_and_zero_weight_is_silen
     assert np.all(got[:, 0] == -np.inf)
     expected = np.log(w[1:]) + stats.norm.logpdf(x[:, None], mu[1:], np.sqrt(var[1:]))
     np.testing.assert_allclose(got[:, 1:], expected, rtol=1e-12)
+
+
+def test_log_density_is_minus_infinity_where_every_weight_is_zero_there():
+    """All terms -inf (zero weights) give -inf, not NaN; one finite term gives its value."""
+    xs, mus, covs = mixture.univariate([0.0], [[0.0, 1.0], [0.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]])
+    out = mixture.log_density(xs, np.array([[0.0, 0.0], [1.0, 0.0]]), mus, covs)
+    assert out[0, 0] == -np.inf
+    assert out[1, 0] == pytest.approx(stats.norm.logpdf(0.0))

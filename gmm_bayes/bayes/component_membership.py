@@ -9,8 +9,9 @@ import numpy as np
 import xarray as xr
 
 from gmm_bayes._validation import as_positive_float, as_probability
-from gmm_bayes.bayes.pointwise import component_log_joints, draws_of, log_sum_exp
+from gmm_bayes.bayes.pointwise import draws_of
 from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
+from gmm_bayes.mixture import responsibilities, univariate
 
 __all__ = ["MEMBERSHIP_MIN_DRAWS", "MEMBERSHIP_WORK", "membership"]
 
@@ -119,9 +120,8 @@ def _summary(values, w, mu, sigma, *, prob, block_size):
     mean, lower, upper = (np.empty((values.size, k)) for _ in range(3))
     for start in range(0, values.size, block):
         part = slice(start, start + block)
-        terms = component_log_joints(values[part], w, mu, sigma)  # K arrays (S, B)
-        log_p = log_sum_exp(terms)
-        resp = np.stack([np.exp(term - log_p).T for term in terms], axis=1)  # (B, K, S)
+        x, means, covariances = univariate(values[part], mu, sigma**2)
+        resp = responsibilities(x, w, means, covariances).transpose(1, 2, 0)  # (B, K, S)
         mean[part] = resp.mean(axis=2)
         lower[part], upper[part] = np.quantile(resp, [tail, 1 - tail], axis=2)
     return mean, lower, upper

@@ -3,22 +3,19 @@
 :func:`log_likelihood_group` (the exact log density of every observation under every draw, for
 LOO, whatever the likelihood was sampled on) and :func:`posterior_predictive_group` (one
 replicate data set per draw). Both work in blocks of draws, so their temporaries stay near
-:data:`BLOCK_NUMBERS` numbers per component at any size; :func:`component_log_joints` and
-:func:`log_sum_exp` are the shared kernel (also of :func:`gmm_bayes.membership`).
+:data:`BLOCK_NUMBERS` numbers per component at any size.
 """
 
 import numpy as np
 import xarray as xr
 
 from gmm_bayes.conventions import PARAMS
-from gmm_bayes.mixture import log_joint, predictive_draws, univariate
+from gmm_bayes.mixture import log_density, predictive_draws, univariate
 
 __all__ = [
     "BLOCK_NUMBERS",
-    "component_log_joints",
     "draws_of",
     "log_likelihood_group",
-    "log_sum_exp",
     "posterior_predictive_group",
 ]
 
@@ -29,46 +26,6 @@ BLOCK_NUMBERS = 65_536
 def draws_of(posterior, name):
     """``(chain, draw, ...)`` float64 values of a posterior variable."""
     return np.asarray(posterior[name].transpose("chain", "draw", ...).values, dtype=np.float64)
-
-
-def component_log_joints(values, w, mu, sigma):
-    """``log w_k + log N(values | mu_k, sigma_k)`` for each component, by :func:`mixture.log_joint`.
-
-    Parameters
-    ----------
-    values : ndarray, shape (M,)
-    w, mu, sigma : ndarray, shape (S, K)
-        S draws.
-
-    Returns
-    -------
-    list of K ndarrays, shape (S, M)
-        One contiguous array per component: reductions over a trailing axis of length K are
-        several times slower in numpy than elementwise operations on these.
-    """
-    x, means, covariances = univariate(values, mu, sigma**2)
-    return [
-        log_joint(x, w[:, k : k + 1], means[:, k : k + 1], covariances[:, k : k + 1])[..., 0]
-        for k in range(w.shape[1])
-    ]
-
-
-def log_sum_exp(terms):
-    """Elementwise ``log sum_k exp(terms[k])`` of equally shaped arrays (``-inf`` stays).
-
-    Examples
-    --------
-    >>> log_sum_exp([np.log([1.0, 2.0]), np.log([3.0, 2.0])]).round(12).tolist() == (
-    ...     np.log([4.0, 4.0]).round(12).tolist())
-    True
-    """
-    top = np.maximum.reduce(terms) if len(terms) > 1 else np.array(terms[0], copy=True)
-    top[~np.isfinite(top)] = 0.0  # all -inf (w_k = 0 everywhere): stays -inf below
-    total = np.zeros_like(top)
-    for term in terms:
-        total += np.exp(term - top)
-    with np.errstate(divide="ignore"):
-        return top + np.log(total)
 
 
 def _draw_blocks(n_draws, n_points):
@@ -116,7 +73,8 @@ def log_likelihood_group(posterior, x):
     w, mu, sigma = (a.reshape(n_chains * n_draws, k) for a in (w, mu, sigma))
     density = np.empty((n_chains * n_draws, values.size))
     for part in _draw_blocks(n_chains * n_draws, values.size):
-        density[part] = log_sum_exp(component_log_joints(values, w[part], mu[part], sigma[part]))
+        x_, means, covariances = univariate(values, mu[part], sigma[part] ** 2)
+        density[part] = log_density(x_, w[part], means, covariances)
     return _group(posterior, density[:, inverse].reshape(n_chains, n_draws, x.size))
 
 

@@ -9,7 +9,6 @@ xr = pytest.importorskip("xarray")
 from gmm_bayes.bayes import pointwise  # noqa: E402
 from gmm_bayes.bayes.pointwise import (  # noqa: E402
     log_likelihood_group,
-    log_sum_exp,
     posterior_predictive_group,
 )
 
@@ -60,11 +59,6 @@ def test_a_zero_weight_component_is_ignored_not_nan():
     expected = -0.5 * ((np.array([0.0, 100.0])[None] - mu[:, None]) / sigma[:, None]) ** 2
     expected -= np.log(sigma[:, None] * np.sqrt(2 * np.pi))
     np.testing.assert_allclose(got[0], expected, rtol=1e-12)
-
-
-def test_log_sum_exp_is_minus_infinity_where_every_term_is():
-    out = log_sum_exp([np.array([-np.inf, 0.0]), np.array([-np.inf, np.log(3.0)])])
-    assert out[0] == -np.inf and out[1] == pytest.approx(np.log(4.0))
 
 
 def test_posterior_predictive_draws_follow_each_draws_mixture():
