@@ -14,7 +14,39 @@ import xarray as xr
 from gmm_bayes.bayes.model import to_value_space
 from gmm_bayes.bayes.model_cache import compiled_nutpie
 
-__all__ = ["SAMPLER_RUNS", "sample_nutpie", "sample_pymc"]
+__all__ = ["SAMPLER_RUNS", "require_every_draw", "sample_nutpie", "sample_pymc"]
+
+
+def require_every_draw(tree, chains, draws):
+    """Raise ``KeyboardInterrupt`` unless ``tree`` holds every chain and draw asked for.
+
+    nutpie and PyMC catch Ctrl-C themselves and return the draws made so far; a partial sample
+    is an interruption, never a result.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        With a ``posterior`` group on ``(chain, draw, ...)``.
+    chains, draws : int
+        What was asked for.
+
+    Examples
+    --------
+    >>> post = xr.Dataset({"mu": (("chain", "draw"), np.zeros((2, 3)))})
+    >>> require_every_draw(xr.DataTree.from_dict({"posterior": post}), 2, 3)
+    >>> try:
+    ...     require_every_draw(xr.DataTree.from_dict({"posterior": post}), 2, 10)
+    ... except KeyboardInterrupt as stop:
+    ...     print(stop)
+    sampling was interrupted: 2 chains x 3 draws of the 2 x 10 asked for
+    """
+    sizes = tree["posterior"].sizes
+    got = (int(sizes.get("chain", 0)), int(sizes.get("draw", 0)))
+    if got != (chains, draws):
+        raise KeyboardInterrupt(
+            f"sampling was interrupted: {got[0]} chains x {got[1]} draws of the "
+            f"{chains} x {draws} asked for"
+        )
 
 
 def sample_nutpie(model, starts, plan, opts, seed, progressbar):
@@ -77,6 +109,7 @@ def sample_nutpie(model, starts, plan, opts, seed, progressbar):
             "sample_stats": _concat_chains([p.sample_stats.to_dataset() for p in parts]),
         }
     )
+    require_every_draw(tree, len(plan), opts["draws"])
     return tree, timing
 
 
@@ -110,6 +143,7 @@ def sample_pymc(model, starts, plan, opts, seed, progressbar):
             "sample_stats": out["sample_stats"].to_dataset(),
         }
     )
+    require_every_draw(tree, opts["chains"], opts["draws"])
     return tree, {"sampling_seconds": round(time.perf_counter() - t0, 3)}
 
 

@@ -53,3 +53,19 @@ def test_equal_em_weights_still_start_nutpie():
     assert em.weights[0] == em.weights[1]
     tree = gb.sample_posterior(x, 2, em=em, draws=50, tune=50, chains=2, random_seed=1)
     assert tree["posterior"]["w"].sizes["draw"] == 50
+
+
+@pytest.mark.slow
+def test_a_sampler_that_stops_early_is_an_interruption_not_a_result(monkeypatch):
+    """nutpie returns the draws made so far when Ctrl-C reaches it: that must not pass."""
+    import nutpie
+
+    real = nutpie.sample
+
+    def stopped_early(*args, **kwargs):
+        return real(*args, **kwargs).isel(draw=slice(0, 7))
+
+    monkeypatch.setattr(nutpie, "sample", stopped_early)
+    x = exact_groups(60, *TRUE, seed=1)
+    with pytest.raises(KeyboardInterrupt, match="7 draws"):
+        gb.sample_posterior(x, 2, draws=30, tune=30, chains=2, random_seed=0)
