@@ -81,8 +81,8 @@ def _assert_cold_equals_warm(tmp_path, pytensor_flags=()):
     strict=True,
     reason="numba fastmath: cold and warm PyTensor caches run differently optimized kernels "
     "(see the module docstring); fixed by compiling the nutpie model under "
-    "pytensor.config.change_flags(numba__fastmath=False) in gmm_bayes.bayes.sampling."
-    "_compiled_nutpie. Remove this marker with that fix (strict: the test fails once it passes).",
+    "pytensor.config.change_flags(numba__fastmath=False) in gmm_bayes.bayes.model_cache."
+    "compiled_nutpie. Remove this marker with that fix (strict: the test fails once it passes).",
 )
 def test_same_seed_same_draws_with_empty_and_filled_caches(tmp_path):
     _assert_cold_equals_warm(tmp_path)
