@@ -86,6 +86,7 @@ def compiled_nutpie(model, start):
         The bool says whether it came from the cache.
     """
     import nutpie
+    import pytensor
 
     key = graph_key(model)
     values = {var.name: var.get_value() for var in model.data_vars}
@@ -95,9 +96,14 @@ def compiled_nutpie(model, start):
         if names <= set(values):  # every container of the compiled model gets new values
             _COMPILED.move_to_end(key)
             return cached.with_data(**{name: values[name] for name in names}), True
-    compiled = nutpie.compile_pymc_model(
-        model, backend="numba", initial_points=start, jitter_rvs=set()
-    )
+    # Without fastmath the draws depend on the seed only: with it, a log density compiled in
+    # this process and one loaded from PyTensor's on-disk numba cache round differently (the
+    # cached function runs its own inlined copies of the helper kernels), so the first run on
+    # a machine and later runs diverged. Costs 5-12% per gradient evaluation (bench).
+    with pytensor.config.change_flags(numba__fastmath=False):
+        compiled = nutpie.compile_pymc_model(
+            model, backend="numba", initial_points=start, jitter_rvs=set()
+        )
     _COMPILED[key] = compiled
     while len(_COMPILED) > MODEL_CACHE_SIZE:
         _COMPILED.popitem(last=False)

@@ -4,13 +4,14 @@ Each run is a fresh Python process whose PyTensor and numba caches live in ``tmp
 first starts with them empty (a fresh clone), the second finds them filled by the first (every
 later ``make report``). The draws must be equal bit for bit.
 
-Why they were not: PyTensor's numba backend compiles with ``fastmath`` by default, and each
+Why they once were not: PyTensor's numba backend compiles with ``fastmath`` by default, and each
 compiled kernel is also linked into the function that calls it as a weak symbol. When a process
 has just compiled everything, the calls go to the kernels' own copies, loaded first; when the
 outer function comes from the on-disk cache, they go to the copies inside it, which LLVM
 optimized again in a different context. With fastmath the two copies may round differently
 (reassociated sums), so the log density differs in the last bits and NUTS trajectories drift
-apart. Without fastmath LLVM keeps IEEE semantics and every copy gives the same numbers.
+apart. ``gmm_bayes.bayes.model_cache`` compiles without fastmath: LLVM then keeps IEEE
+semantics and every copy gives the same numbers.
 """
 
 import os
@@ -40,12 +41,12 @@ np.savez(sys.argv[1], **{name: post[name].values for name in ("w", "mu", "sigma"
 _REPO = Path(gmm_bayes.__file__).resolve().parents[1]
 
 
-def _run(cache, out, pytensor_flags=()):
+def _run(cache, out):
     """Sample in a fresh process whose PyTensor and numba caches are under ``cache``."""
     flags = [os.environ.get("PYTENSOR_FLAGS", ""), f"base_compiledir={cache / 'pytensor'}"]
     env = dict(
         os.environ,
-        PYTENSOR_FLAGS=",".join(f for f in [*flags, *pytensor_flags] if f),
+        PYTENSOR_FLAGS=",".join(f for f in flags if f),
         NUMBA_CACHE_DIR=str(cache / "numba"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")])),
     )
@@ -62,11 +63,11 @@ def _run(cache, out, pytensor_flags=()):
         return {name: draws[name] for name in draws.files}
 
 
-def _assert_cold_equals_warm(tmp_path, pytensor_flags=()):
+def _assert_cold_equals_warm(tmp_path):
     cache = tmp_path / "cache"
-    cold = _run(cache, tmp_path / "cold.npz", pytensor_flags)  # empty caches
+    cold = _run(cache, tmp_path / "cold.npz")  # empty caches
     assert any((cache / "pytensor" / "numba").iterdir()), "the first run cached nothing"
-    warm = _run(cache, tmp_path / "warm.npz", pytensor_flags)  # the caches the first run filled
+    warm = _run(cache, tmp_path / "warm.npz")  # the caches the first run filled
     for name in cold:
         differ = cold[name] != warm[name]
         assert not differ.any(), (
@@ -77,18 +78,6 @@ def _assert_cold_equals_warm(tmp_path, pytensor_flags=()):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="numba fastmath: cold and warm PyTensor caches run differently optimized kernels "
-    "(see the module docstring); fixed by compiling the nutpie model under "
-    "pytensor.config.change_flags(numba__fastmath=False) in gmm_bayes.bayes.model_cache."
-    "compiled_nutpie. Remove this marker with that fix (strict: the test fails once it passes).",
-)
 def test_same_seed_same_draws_with_empty_and_filled_caches(tmp_path):
+    """Fails with PyTensor's default numba fastmath (fixed in bayes.model_cache)."""
     _assert_cold_equals_warm(tmp_path)
-
-
-@pytest.mark.slow
-def test_without_fastmath_empty_and_filled_caches_agree(tmp_path):
-    """The fix, applied from outside: PyTensor's numba backend without fastmath."""
-    _assert_cold_equals_warm(tmp_path, ["numba__fastmath=False"])
