@@ -2,7 +2,7 @@
 
 Each function adds one variable to the model on the context stack:
 
-- :func:`ordered_means`: ``mu ~ Normal(loc, sd)``, ordered by
+- :func:`ordered_means`: ``mu`` = K iid ``Normal(loc, sd)`` sorted, ordered by
   :class:`~gmm_bayes.bayes.transform.SoftplusOrdered` whose scale is the variable's third
   parameter (so it can live in a data container);
 - :func:`component_sigmas`: ``sigma`` under any of the
@@ -32,8 +32,26 @@ _LOG_SQRT_2PI = 0.5 * float(np.log(2 * np.pi))
 
 
 def ordered_means(name, loc, sd, order_scale, n_components, dims):
-    """``name ~ Normal(loc, sd)``, K values ordered by :class:`SoftplusOrdered` of scale
-    ``order_scale`` (all three may be symbolic)."""
+    """``name``: the order statistics of K iid ``Normal(loc, sd)`` values.
+
+    Its draws are sorted iid normals, and its log density is the iid normal one, on the ordered
+    region ``mu_1 < ... < mu_K`` (where :class:`SoftplusOrdered` of scale ``order_scale`` keeps
+    the sampler). That density is the order statistics' density divided by ``K!``: the iid
+    density has mass ``1 / K!`` on the ordered region. A posterior does not depend on that
+    constant, but the model's marginal likelihood is ``1 / K!`` times the one under the
+    exchangeable (unordered, normalized) prior;
+    :func:`gmm_bayes.bayes.evidence.log_evidence` reports the latter.
+    ``loc``, ``sd`` and ``order_scale`` may be symbolic.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model(coords={"component": range(4)}):
+    ...     mu = ordered_means("mu", 0.0, 1.0, 0.05, 4, dims="component")
+    >>> mu = pm.draw(mu, 3, random_seed=0)
+    >>> mu.shape, bool((np.diff(mu, axis=-1) > 0).all())
+    ((3, 4), True)
+    """
     return pm.CustomDist(
         name,
         loc,
@@ -58,7 +76,8 @@ def _normal_logp(value, loc, sd, order_scale):
 
 
 def _normal_random(loc, sd, order_scale, rng=None, size=None):
-    return rng.normal(loc, sd, size=size)
+    """Sorted iid normals: the components are the last axis of ``size``."""
+    return np.sort(rng.normal(loc, sd, size=size), axis=-1)
 
 
 def _normal_support_point(rv, size, loc, sd, order_scale):

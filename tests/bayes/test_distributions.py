@@ -126,3 +126,31 @@ def test_draws_of_y_come_from_the_mixture():
     low = y < 0
     assert 0.15 < low.mean() < 0.25
     assert np.all(np.abs(y[low] + 50) < 6) and np.all(np.abs(y[~low] - 50) < 12)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Numba will use object mode:UserWarning")
+@pytest.mark.parametrize("priors", ALL_PRIORS[:2], ids=PRIOR_IDS[:2])
+def test_prior_draws_of_the_means_are_sorted_iid_normals(galaxy, priors):
+    """Each order statistic of the draws has the law of that order statistic of K iid normals:
+    ``Phi((mu_(j) - loc) / sd) ~ Beta(j, K - j + 1)`` (KS test per j)."""
+    from scipy import stats
+
+    k = 4
+    model = build_model(galaxy, k, priors=priors)
+    spec = model_priors(model)
+    draws = pm.draw(model["mu"], 2000, random_seed=3)
+    assert draws.shape == (2000, k)
+    assert np.all(np.diff(draws, axis=-1) > 0)
+    u = stats.norm.cdf(draws, spec.mu_loc, spec.mu_sd)
+    for j in range(1, k + 1):
+        assert stats.kstest(u[:, j - 1], stats.beta(j, k - j + 1).cdf).pvalue > 1e-3
+
+
+@pytest.mark.filterwarnings("ignore:Numba will use object mode:UserWarning")
+def test_prior_predictive_starts_inside_the_ordered_region(galaxy):
+    """pm.sample_prior_predictive (and SMC, which starts there) draws from the model's prior."""
+    model = build_model(galaxy, 3)
+    with model:
+        prior = pm.sample_prior_predictive(200, var_names=["mu"], random_seed=4).prior
+    assert np.all(np.diff(prior["mu"].values, axis=-1) > 0)
