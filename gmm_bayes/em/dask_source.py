@@ -4,11 +4,14 @@
 module, and so dask, is imported only then. It adapts the array to the driver's protocols and
 leaves the algorithm to :func:`gmm_bayes.em.driver.fit_source`:
 
-1. One pass over the chunks checks that every value is finite, finds the minimum and maximum,
-   and draws a uniform sample of ``SAMPLE_SIZE`` observations (all of them when N is smaller).
-2. The standardization ``z = (x - loc) / scale`` takes its median and IQR from the sample;
-   the map is then fixed and applied exactly, chunk by chunk. Starts and restarts run in memory
-   on the standardized sample; the best of them is polished on all the data.
+1. One pass over the chunks checks that no value is masked (a masked dask array is refused
+   as a masked numpy array is, unless nothing is masked) and every value is finite, finds the
+   minimum and maximum, and draws a uniform sample of ``SAMPLE_SIZE`` observations (all of them
+   when N is smaller).
+2. The standardization ``z = (x - loc) / scale`` takes its median and IQR from the sample,
+   and the range of all the data (:meth:`Standardizer.of`'s ``bounds``); the map is then fixed
+   and applied exactly, chunk by chunk. Starts and restarts run in memory on the standardized
+   sample; the best of them is polished on all the data.
 3. Each EM iteration is one pass of :class:`StandardizedChunks` (a
    :class:`~gmm_bayes.em.source.DataSource`): every chunk sends back ``1 + 3K`` numbers (its
    log-likelihood and, per component, the effective count, the shift of the weighted mean and
@@ -76,9 +79,9 @@ def fit_dask_array(x, n_components=2, *, priors=None, **options):
     x = _as_chunked_data(x)
     options = EMOptions.validated(x.size, n_components, **options)
     low, high, sample = _scan(x, options.rng)
-    std = Standardizer.of(sample)
+    std = Standardizer.of(sample, bounds=(low, high))
     if options.reg_covar is None:
-        reg = default_regularization(x.size, low, high)
+        reg = default_regularization(x.size, low, high, std)
     else:
         reg = options.reg_covar / std.scale**2
     source = StandardizedChunks(x, std.loc, std.scale)
@@ -160,7 +163,7 @@ def _as_chunked_data(x, name="x"):
 
 
 def _scan(x, rng):
-    """One pass: raise on a non-finite value; return ``(min, max, sample)`` of the data.
+    """One pass: raise on a masked or non-finite value; return ``(min, max, sample)`` of the data.
 
     The sample holds ``SAMPLE_SIZE`` observations drawn uniformly without replacement, in data
     order, as float64 (all of ``x`` when it is smaller).
@@ -170,26 +173,51 @@ def _scan(x, rng):
         take = np.arange(n)
     else:
         take = np.sort(rng.choice(n, size=SAMPLE_SIZE, replace=False))
-    summary = x.map_blocks(_chunk_summary, chunks=((4,) * x.numblocks[0],), dtype=np.float64)
+    width = len(_SUMMARY)
+    summary = x.map_blocks(_chunk_summary, chunks=((width,) * x.numblocks[0],), dtype=np.float64)
     summary, sample = dask.compute(summary, x[take])
-    summary = summary.reshape(-1, 4)
-    bad = np.flatnonzero(summary[:, 0])
-    if bad.size:
-        first = bad[0]
-        index = int(np.sum(x.chunks[0][:first]) + summary[first, 1])
-        value = x[index].compute()
+    summary = summary.reshape(-1, width).T
+    columns = dict(zip(_SUMMARY, summary, strict=True))
+    offsets = np.concatenate([[0], np.cumsum(x.chunks[0])[:-1]])
+    count, first = _first_bad(columns["masked"], columns["first_masked"], offsets)
+    if count:
         raise DataError(
-            f"x must be finite, got {value} at index {index} "
-            f"({int(summary[:, 0].sum())} non-finite values in all); drop or impute them first"
+            f"x has {count} masked value{'s' if count > 1 else ''} (first at index {first}): "
+            "masked values are not used; drop them first, e.g. "
+            "x = x[~dask.array.ma.getmaskarray(x)].compute_chunk_sizes()"
         )
-    return summary[:, 2].min(), summary[:, 3].max(), np.asarray(sample, dtype=np.float64)
+    count, first = _first_bad(columns["non_finite"], columns["first_non_finite"], offsets)
+    if count:
+        value = np.ma.getdata(x[first].compute())
+        raise DataError(
+            f"x must be finite, got {value} at index {first} "
+            f"({count} non-finite values in all); drop or impute them first"
+        )
+    sample = np.asarray(np.ma.getdata(sample), dtype=np.float64)
+    return columns["min"].min(), columns["max"].max(), sample
+
+
+def _first_bad(counts, firsts, offsets):
+    """``(total count, index in x of the first)`` from per-chunk counts and first indices."""
+    bad = np.flatnonzero(counts)
+    if not bad.size:
+        return 0, None
+    return int(counts.sum()), int(offsets[bad[0]] + firsts[bad[0]])
+
+
+#: what each chunk reports in the scan, in this order
+_SUMMARY = ("masked", "first_masked", "non_finite", "first_non_finite", "min", "max")
 
 
 def _chunk_summary(chunk):
-    """``[number of non-finite values, index of the first, min, max]`` of one chunk."""
-    finite = np.isfinite(chunk)
+    """One chunk's ``_SUMMARY``: counts and first indices of masked and non-finite values."""
+    mask = np.ma.getmask(chunk)
+    if mask is not np.ma.nomask and mask.any():
+        return np.array([np.sum(mask), np.argmax(mask), 0.0, 0.0, np.nan, np.nan])
+    values = np.ma.getdata(chunk)
+    finite = np.isfinite(values)
     if not finite.all():
-        return np.array([np.sum(~finite), np.argmin(finite), np.nan, np.nan])
-    if chunk.size == 0:
-        return np.array([0.0, 0.0, np.inf, -np.inf])
-    return np.array([0.0, 0.0, np.min(chunk), np.max(chunk)], dtype=np.float64)
+        return np.array([0.0, 0.0, np.sum(~finite), np.argmin(finite), np.nan, np.nan])
+    if values.size == 0:
+        return np.array([0.0, 0.0, 0.0, 0.0, np.inf, -np.inf])
+    return np.array([0.0, 0.0, 0.0, 0.0, np.min(values), np.max(values)], dtype=np.float64)

@@ -202,3 +202,56 @@ def test_the_adapter_imports_no_private_name_of_another_module():
             if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
                 private.append(ast.unparse(node))
     assert private == []
+
+
+def masked(values, mask, chunks):
+    return da.ma.masked_array(
+        da.from_array(np.asarray(values, float), chunks=chunks),
+        mask=da.from_array(np.asarray(mask, bool), chunks=chunks),
+    )
+
+
+def test_masked_values_are_refused_as_in_memory():
+    # the masked value hides a NaN: today's bare "cannot convert float NaN to integer"
+    values = [1.0, 2.0, 3.0, np.nan, 5.0, 6.0, 7.0, 8.0]
+    mask = [0, 0, 0, 1, 0, 1, 0, 0]
+    with pytest.raises(DataError, match="x has 2 masked values") as in_memory:
+        gb.fit_em(np.ma.masked_array(values, mask=mask), 2)
+    assert "(first at index 3)" in str(in_memory.value)
+    with pytest.raises(
+        DataError,
+        match=r"x has 2 masked values \(first at index 3\): masked values are not used; "
+        r"drop them first, e.g. x = x\[~dask.array.ma.getmaskarray\(x\)\].compute_chunk_sizes",
+    ):
+        gb.fit_em(masked(values, mask, chunks=3), 2)
+
+
+def test_the_suggested_compression_fits():
+    x = mixture(2000)
+    darr = masked(x, np.arange(x.size) % 7 == 0, chunks=300)
+    kept = darr[~da.ma.getmaskarray(darr)].compute_chunk_sizes()
+    fit = gb.fit_em(kept, 3, **start())
+    assert_same_fit(fit, gb.fit_em(x[np.arange(x.size) % 7 != 0], 3, **start()), rtol=1e-12)
+
+
+def test_a_masked_array_with_nothing_masked_is_its_data():
+    x = mixture(2000)
+    darr = masked(x, np.zeros(x.size), chunks=300)
+    assert_same_fit(gb.fit_em(darr, 3, **start()), gb.fit_em(x, 3, **start()), rtol=1e-12)
+
+
+def test_the_range_is_that_of_all_the_data_not_of_the_sample():
+    x = mixture(2 * dask_em.SAMPLE_SIZE, seed=7)
+    x[12345] = 1e155  # one outlier: in the range, not necessarily in the sample
+    with pytest.raises(DataError, match="so wide a spread overflow float64"):
+        gb.fit_em(da.from_array(x, chunks=50_000), 2, random_state=0)
+
+
+def test_widened_scale_keeps_the_default_regularization_relative_to_the_bulk():
+    bulk = np.random.default_rng(0).normal(size=1000)
+    darr = da.from_array(np.append(bulk, 1e152), chunks=300)
+    with pytest.warns(gb.DegenerateFitWarning):  # the outlier is a component of its own
+        fit = gb.fit_em(darr, 2, random_state=0)
+    assert fit.means[1] == pytest.approx(1e152, rel=1e-12)
+    # the bulk's variance gains 1e-6 squared robust scales (about 1e-6), not 1e-6 * 100**2
+    assert fit.variances[0] == pytest.approx(np.var(bulk), rel=1e-4)
