@@ -4,8 +4,14 @@
 every table read; the verdict text is written from its fields, for people, and is never parsed.
 R-hat, ESS and BFMI come from arviz_stats (``azs.rhat``, ``azs.ess``, ``azs.bfmi``:
 ``azs.diagnose`` gives values for failing parameters only, and the fields need the extremes
-over all of them). The package's own part is which EM local maximum the draws are near
-(:mod:`~gmm_bayes.bayes.maxima`).
+over all of them). The package's own part is the multimodality analysis: which mode each draw
+belongs to (:mod:`~gmm_bayes.bayes.modes`, landmarks EM's local maxima).
+
+SMC samples (``pm.sample_smc`` runs, :mod:`~gmm_bayes.bayes.smc`) are judged differently: their
+particles are no Markov chains, so R-hat, ESS and BFMI are reported but do not decide. The SMC
+rule: every run finished its tempering (log evidence finite), the runs agree on the mode
+weights within ``SMC_WEIGHT_TOL`` (0.1 absolute) and every run keeps at least
+``SMC_DISTINCT_MIN`` (half) of its particles distinct after the last resampling.
 """
 
 import dataclasses
@@ -16,13 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from gmm_bayes.bayes.maxima import nearest_maximum_fractions, tree_maxima
-from gmm_bayes.conventions import PARAMS
+from gmm_bayes.bayes.maxima import tree_maxima
+from gmm_bayes.bayes.modes import VISIT_FRACTION, assign_modes
 
 __all__ = [
     "BFMI_MIN",
     "ESS_PER_CHAIN_MIN",
     "RHAT_MAX",
+    "SMC_DISTINCT_MIN",
+    "SMC_WEIGHT_TOL",
     "VISIT_FRACTION",
     "Diagnostics",
     "Status",
@@ -33,10 +41,12 @@ __all__ = [
 RHAT_MAX = 1.01
 ESS_PER_CHAIN_MIN = 100
 BFMI_MIN = 0.3
-#: an EM local maximum nearest to at least this fraction of all draws counts as visited
-VISIT_FRACTION = 0.02
-#: two chains whose splits over the EM maxima differ by this total variation disagree
+#: two chains whose splits over the modes differ by this total variation disagree
 DISAGREE_TV = 0.5
+#: SMC: independent runs whose mode weights differ by more than this (absolute) disagree
+SMC_WEIGHT_TOL = 0.1
+#: SMC: fewest distinct particles per run after the last resampling, as a fraction of the draws
+SMC_DISTINCT_MIN = 0.5
 #: the sample_stats flag of a transition that hit NUTS's maximum tree depth (nutpie, PyMC)
 _TREEDEPTH_STATS = ("maxdepth_reached", "reached_max_treedepth")
 
@@ -45,14 +55,16 @@ class Status(enum.Enum):
     """Health of a posterior sample, worst last; :func:`diagnose` gives the worst that applies.
 
     - OK: no sampling problem.
-    - CAUTION: converged, with something worth reading: the draws split between several EM
-      local maxima (the chains agreeing on the split), or transitions hit NUTS's maximum tree
-      depth (trajectories cut short: slow exploration, which the ESS already counts). The
-      report may add its own reasons (high Pareto k).
-    - NOT_CONVERGED: R-hat, ESS, BFMI or divergences fail.
-    - MULTIMODAL: the draws gather around several EM maxima that the chains did not mix
-      between (R-hat or ESS fail).
-    - FAILED: no usable draws (some are not finite).
+    - CAUTION: converged, with something worth reading: the draws split between several
+      modes (the chains or SMC runs agreeing on the split), transitions hit NUTS's maximum
+      tree depth (trajectories cut short: slow exploration, which the ESS already counts), or
+      EM's estimate of a sigma lies outside the central 95% of its prior. The report may add
+      its own reasons (high Pareto k).
+    - NOT_CONVERGED: R-hat, ESS, BFMI or divergences fail (SMC: the runs disagree on the mode
+      weights or keep too few distinct particles).
+    - MULTIMODAL: the draws gather around several modes and the chains disagree on how the
+      draws split between them (NUTS chains sitting in different modes).
+    - FAILED: no usable draws (some are not finite, or an SMC run did not finish).
 
     Examples
     --------
@@ -91,23 +103,38 @@ class Diagnostics:
     bfmi : ndarray, shape (chains,)
         Energy Bayesian fraction of missing information per chain.
     chain_start : ndarray of int, shape (chains,)
-        EM local maximum each chain started at (-1 when unknown).
+        EM local maximum each chain started at (-1 when unknown or SMC).
     chain_mode : ndarray of int, shape (chains,)
-        EM local maximum nearest to most of each chain's draws.
-    mode_fraction : ndarray, shape (chains, maxima)
-        Fraction of each chain's draws nearest to each EM local maximum.
+        Mode (:func:`~gmm_bayes.bayes.modes.assign_modes`, heaviest first) holding most of
+        each chain's draws.
+    mode_fraction : ndarray, shape (chains, modes)
+        Fraction of each chain's draws in each mode.
     converged : bool
-        No divergences, R-hat <= ``RHAT_MAX``, bulk and tail ESS >= ``ESS_PER_CHAIN_MIN`` per
-        chain, BFMI >= ``BFMI_MIN``.
+        NUTS: no divergences, R-hat <= ``RHAT_MAX``, bulk and tail ESS >= ``ESS_PER_CHAIN_MIN``
+        per chain, BFMI >= ``BFMI_MIN``. SMC: the module docstring's rule.
     multimodal : bool
-        Draws cluster around more than one EM local maximum and the chains did not mix
-        between them (R-hat or ESS fail).
+        Draws gather in more than one mode and the chains disagree on the split (total
+        variation >= ``DISAGREE_TV``).
     status : Status
         The one-word health of the sample (:class:`Status` lists the conditions);
         :attr:`Status.trustworthy` says whether its summaries can be reported.
     verdict : str
         The summary in words, written from the fields above (for people; code reads
         ``status`` and the fields).
+    mode_maximum : ndarray of int, shape (modes,)
+        EM local maximum each mode contains (-1: a mode EM did not find).
+    sampler : str
+        "nuts" or "smc": the sampler of the draws judged.
+    log_evidence : ndarray, shape (chains,)
+        SMC: each run's log marginal likelihood (nan for NUTS).
+    n_stages : ndarray of int, shape (chains,)
+        SMC: tempering stages of each run (0 for NUTS).
+    distinct_particles : ndarray, shape (chains,)
+        SMC: fraction of each run's particles that are distinct (nan for NUTS).
+    sigma_outside_prior : tuple of int
+        Components whose EM sigma lies outside the central 95% of the sigma prior.
+    sampler_note : str
+        Why these draws come from this sampler (``sampler="auto"``), or "".
     """
 
     n_divergent: int
@@ -123,6 +150,13 @@ class Diagnostics:
     multimodal: bool
     status: Status
     verdict: str = ""
+    mode_maximum: np.ndarray | None = None
+    sampler: str = "nuts"
+    log_evidence: np.ndarray | None = None
+    n_stages: np.ndarray | None = None
+    distinct_particles: np.ndarray | None = None
+    sigma_outside_prior: tuple = ()
+    sampler_note: str = ""
 
     @property
     def headline(self):
@@ -132,12 +166,18 @@ class Diagnostics:
 
     @property
     def visited(self):
-        """Indices of the EM maxima nearest to at least ``VISIT_FRACTION`` of all draws."""
+        """Indices of the modes holding at least ``VISIT_FRACTION`` of all draws."""
         return np.flatnonzero(self.mode_fraction.mean(axis=0) >= VISIT_FRACTION)
 
     @property
+    def mode_weight_spread(self):
+        """Largest difference between two chains' (runs') fractions of one mode."""
+        fraction = self.mode_fraction
+        return float(np.max(fraction.max(axis=0) - fraction.min(axis=0)))
+
+    @property
     def chains_disagree(self):
-        """True when two chains split their draws over the EM maxima very differently (total
+        """True when two chains split their draws over the modes very differently (total
         variation distance of at least ``DISAGREE_TV``)."""
         fraction = self.mode_fraction
         tv = 0.5 * np.abs(fraction[:, None, :] - fraction[None, :, :]).sum(axis=-1)
@@ -145,7 +185,7 @@ class Diagnostics:
 
     def to_dataset(self):
         """The summary as an ``xarray.Dataset`` (status, verdict and flags in its attributes)."""
-        chains = np.arange(self.bfmi.size)
+        n_chains, n_modes = self.mode_fraction.shape
         return xr.Dataset(
             {
                 "n_divergent": ((), self.n_divergent),
@@ -156,35 +196,60 @@ class Diagnostics:
                 "bfmi": ("chain", self.bfmi),
                 "chain_start": ("chain", self.chain_start),
                 "chain_mode": ("chain", self.chain_mode),
-                "mode_fraction": (("chain", "maximum"), self.mode_fraction),
+                "mode_fraction": (("chain", "mode"), self.mode_fraction),
+                "mode_maximum": ("mode", _or(self.mode_maximum, np.arange(n_modes))),
+                "log_evidence": ("chain", _or(self.log_evidence, np.full(n_chains, np.nan))),
+                "n_stages": ("chain", _or(self.n_stages, np.zeros(n_chains, np.int64))),
+                "distinct_particles": (
+                    "chain",
+                    _or(self.distinct_particles, np.full(n_chains, np.nan)),
+                ),
+                "sigma_outside_prior": ("outside", np.array(self.sigma_outside_prior, np.int64)),
             },
-            coords={"chain": chains, "maximum": np.arange(self.mode_fraction.shape[1])},
+            coords={"chain": np.arange(n_chains), "mode": np.arange(n_modes)},
             attrs={
                 "verdict": self.verdict,
                 "converged": int(self.converged),
                 "multimodal": int(self.multimodal),
                 "status": self.status.value,
+                "sampler": self.sampler,
+                "sampler_note": self.sampler_note,
             },
         )
 
     @classmethod
     def from_dataset(cls, ds):
         """The inverse of :meth:`to_dataset` (e.g. the ``diagnostics`` group of a posterior)."""
+
+        def array(name, dtype):
+            return np.atleast_1d(np.asarray(ds[name].values, dtype=dtype))
+
         return cls(
             n_divergent=int(ds["n_divergent"]),
             n_max_treedepth=int(ds["n_max_treedepth"]),
             max_rhat=float(ds["max_rhat"]),
             min_ess_bulk=float(ds["min_ess_bulk"]),
             min_ess_tail=float(ds["min_ess_tail"]),
-            bfmi=np.atleast_1d(np.asarray(ds["bfmi"].values, dtype=np.float64)),
-            chain_start=np.atleast_1d(np.asarray(ds["chain_start"].values, dtype=np.int64)),
-            chain_mode=np.atleast_1d(np.asarray(ds["chain_mode"].values, dtype=np.int64)),
+            bfmi=array("bfmi", np.float64),
+            chain_start=array("chain_start", np.int64),
+            chain_mode=array("chain_mode", np.int64),
             mode_fraction=np.asarray(ds["mode_fraction"].values, dtype=np.float64),
             converged=bool(ds.attrs["converged"]),
             multimodal=bool(ds.attrs["multimodal"]),
             status=Status(ds.attrs["status"]),
             verdict=str(ds.attrs["verdict"]),
+            mode_maximum=array("mode_maximum", np.int64),
+            sampler=str(ds.attrs["sampler"]),
+            log_evidence=array("log_evidence", np.float64),
+            n_stages=array("n_stages", np.int64),
+            distinct_particles=array("distinct_particles", np.float64),
+            sigma_outside_prior=tuple(int(v) for v in ds["sigma_outside_prior"].values),
+            sampler_note=str(ds.attrs["sampler_note"]),
         )
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 def diagnose(idata):
@@ -215,29 +280,19 @@ def diagnose(idata):
     (<Status.OK: 'OK'>, 'OK: no sampling problems detected.')
     """
     everything = idata["posterior"].to_dataset()  # w, mu, sigma (and beta)
-    post = everything[list(PARAMS)]
-    n_chains = post.sizes["chain"]
+    n_chains = everything.sizes["chain"]
     stats = idata["sample_stats"].to_dataset()
+    smc = "log_marginal_likelihood" in stats
     n_div = int(stats["diverging"].sum()) if "diverging" in stats else 0
     n_depth = sum(int(stats[name].sum()) for name in _TREEDEPTH_STATS if name in stats)
-    rhat, ess_bulk, ess_tail, bfmi = _standard_checks(idata, everything)
-    maxima = tree_maxima(idata)
-    fraction = nearest_maximum_fractions(post, maxima)
+    rhat, ess_bulk, ess_tail, bfmi = _standard_checks(idata, everything, smc)
+    modes = assign_modes(idata)
     start = (
         np.asarray(idata["em"]["chain_start"].values, dtype=np.int64)
-        if "em" in idata.children and "chain_start" in idata["em"]
+        if not smc and "em" in idata.children and "chain_start" in idata["em"]
         else np.full(n_chains, -1)
     )
-    ess_min = ESS_PER_CHAIN_MIN * n_chains
-    mixed = rhat <= RHAT_MAX and ess_bulk >= ess_min and ess_tail >= ess_min
-    converged = mixed and n_div == 0 and bool(np.all(bfmi >= BFMI_MIN))
-    visited = np.flatnonzero(fraction.mean(axis=0) >= VISIT_FRACTION)
-    # Several EM maxima visited is not a problem by itself: chains that agree (R-hat, ESS fine)
-    # on how their draws split between near-duplicate maxima sample one posterior well.
-    # A divergence alone is reported as such, not as multimodality.
-    multimodal = bool(visited.size > 1 and not mixed)
     finite = all(np.isfinite(everything[name].values).all() for name in everything.data_vars)
-    status = _status(finite, converged, multimodal, visited.size > 1, n_depth)
     found = Diagnostics(
         n_divergent=n_div,
         n_max_treedepth=n_depth,
@@ -246,17 +301,71 @@ def diagnose(idata):
         min_ess_tail=ess_tail,
         bfmi=bfmi,
         chain_start=start,
-        chain_mode=np.argmax(fraction, axis=1).astype(np.int64),
-        mode_fraction=fraction,
-        converged=bool(converged),
+        chain_mode=np.argmax(modes.fraction, axis=1).astype(np.int64),
+        mode_fraction=modes.fraction,
+        converged=False,
+        multimodal=False,
+        status=Status.FAILED,
+        mode_maximum=modes.em_maximum,
+        sigma_outside_prior=_sigma_outside_prior(idata),
+        sampler_note=str(idata.attrs.get("sampler_note", "")),
+    )
+    if smc:
+        found = _judge_smc(found, stats, finite)
+    else:
+        found = _judge_nuts(found, finite)
+    return dataclasses.replace(found, verdict=_verdict(found, tree_maxima(idata)))
+
+
+def _judge_nuts(d, finite):
+    ess_min = ESS_PER_CHAIN_MIN * d.bfmi.size
+    mixed = d.max_rhat <= RHAT_MAX and min(d.min_ess_bulk, d.min_ess_tail) >= ess_min
+    converged = mixed and d.n_divergent == 0 and bool(np.all(d.bfmi >= BFMI_MIN))
+    # Several modes visited is not a problem by itself: chains that agree on the split
+    # sample one posterior (short ESS is then NOT CONVERGED, not MULTIMODAL).
+    multimodal = bool(d.visited.size > 1 and d.chains_disagree)
+    caution = d.visited.size > 1 or d.n_max_treedepth > 0 or bool(d.sigma_outside_prior)
+    status = _status(finite, converged, multimodal, caution)
+    return dataclasses.replace(d, converged=converged, multimodal=multimodal, status=status)
+
+
+def _judge_smc(d, stats, finite):
+    evidence = np.asarray(stats["log_marginal_likelihood"].values, dtype=np.float64)
+    n_stages = np.asarray(stats["n_stages"].values, dtype=np.int64)
+    distinct = np.asarray(stats["distinct_particles"].values, dtype=np.float64)
+    finished = bool(np.all(np.isfinite(evidence)))
+    converged = bool(
+        d.mode_weight_spread <= SMC_WEIGHT_TOL and np.all(distinct >= SMC_DISTINCT_MIN)
+    )
+    multimodal = bool(d.visited.size > 1 and d.chains_disagree)
+    caution = d.visited.size > 1 or bool(d.sigma_outside_prior)
+    status = _status(finite and finished, converged, multimodal, caution)
+    return dataclasses.replace(
+        d,
+        converged=converged,
         multimodal=multimodal,
         status=status,
+        sampler="smc",
+        log_evidence=evidence,
+        n_stages=n_stages,
+        distinct_particles=distinct,
     )
-    return dataclasses.replace(found, verdict=_verdict(found, maxima))
 
 
-def _standard_checks(idata, posterior):
-    """``(max R-hat, min bulk ESS, min tail ESS, BFMI per chain)`` by arviz_stats."""
+def _sigma_outside_prior(idata):
+    """Components whose EM sigma lies outside the prior's central 95% (stored by
+    :func:`gmm_bayes.sample_posterior` in the ``em`` group as ``sigma_prior_low/high``)."""
+    if "em" not in idata.children or "sigma_prior_low" not in idata["em"]:
+        return ()
+    em = idata["em"]
+    low, high = float(em["sigma_prior_low"]), float(em["sigma_prior_high"])
+    sigma = np.asarray(em["sigma"].values, dtype=np.float64)
+    return tuple(int(k) for k in np.flatnonzero((sigma < low) | (sigma > high)))
+
+
+def _standard_checks(idata, posterior, smc):
+    """``(max R-hat, min bulk ESS, min tail ESS, BFMI per chain)`` by arviz_stats (no BFMI
+    for SMC: its particles have no energy)."""
     import arviz_stats as azs
 
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -264,7 +373,10 @@ def _standard_checks(idata, posterior):
         rhat = _extreme(azs.rhat(posterior), max)
         ess_bulk = _extreme(azs.ess(posterior, method="bulk"), min)
         ess_tail = _extreme(azs.ess(posterior, method="tail"), min)
-        bfmi = np.atleast_1d(np.asarray(azs.bfmi(idata)["energy"].values, dtype=np.float64))
+        if smc:
+            bfmi = np.full(posterior.sizes["chain"], np.nan)
+        else:
+            bfmi = np.atleast_1d(np.asarray(azs.bfmi(idata)["energy"].values, dtype=np.float64))
     return rhat, ess_bulk, ess_tail, bfmi
 
 
@@ -274,14 +386,14 @@ def _extreme(ds, pick):
     return pick(values) if values else float("nan")
 
 
-def _status(finite, converged, multimodal, split, n_max_treedepth):
+def _status(finite, converged, multimodal, caution):
     if not finite:
         return Status.FAILED
     if multimodal:
         return Status.MULTIMODAL
     if not converged:
         return Status.NOT_CONVERGED
-    if split or n_max_treedepth > 0:
+    if caution:
         return Status.CAUTION
     return Status.OK
 
@@ -291,10 +403,11 @@ def _status(finite, converged, multimodal, split, n_max_treedepth):
 # --------------------------------------------------------------------------------------------
 
 _HEADS = {
-    Status.FAILED: "FAILED: some draws are not finite (nan or inf); nothing from this sample "
-    "can be reported.",
-    Status.MULTIMODAL: "MULTIMODAL: the draws gather around several EM local maxima and the "
-    "chains {how}; do not report posterior means or intervals as if the sample were one mode.",
+    Status.FAILED: "FAILED: some draws are not finite (nan or inf) or an SMC run did not finish; "
+    "nothing from this sample can be reported.",
+    Status.MULTIMODAL: "MULTIMODAL: the draws gather around several modes and the chains "
+    "disagree on how they split; do not report posterior means or intervals as if the sample "
+    "were one mode.",
     Status.NOT_CONVERGED: "NOT CONVERGED: do not trust these draws yet.",
     Status.CAUTION: "CAUTION: converged, with something worth reading below.",
     Status.OK: "OK: no sampling problems detected.",
@@ -302,15 +415,24 @@ _HEADS = {
 
 
 def _verdict(d, maxima):
-    how = "disagree" if d.chains_disagree else "have not mixed well between them"
-    parts = [_HEADS[d.status].format(how=how), _facts(d)]
-    split = d.visited.size > 1
-    if split or d.multimodal:
+    parts = [_HEADS[d.status]]
+    if d.sampler_note:
+        parts.append(d.sampler_note)
+    parts.append(_smc_facts(d) if d.sampler == "smc" else _facts(d))
+    if d.visited.size > 1 or d.multimodal:
         parts.append(_mode_story(d, maxima))
         if d.converged and not d.multimodal:
             parts.append("The chains agree on how the draws split between these modes.")
-    elif maxima is not None and d.mode_fraction.shape[1] > 1:
-        parts.append(f"All chains stayed near EM local maximum {int(d.visited[0])}.")
+    elif maxima is not None and d.mode_fraction.shape[0] and d.mode_maximum is not None:
+        stayed = int(d.mode_maximum[d.visited[0]])
+        if stayed >= 0 and len(maxima["log_likelihood"]) > 1:
+            parts.append(f"All chains stayed near EM local maximum {stayed}.")
+    parts.extend(_warnings(d))
+    return " ".join(parts)
+
+
+def _warnings(d):
+    parts = []
     if d.n_divergent > 0:
         parts.append(
             "Divergences mean NUTS could not follow the posterior somewhere (results may be "
@@ -321,13 +443,19 @@ def _verdict(d, maxima):
             f"{d.n_max_treedepth} transitions hit NUTS's maximum tree depth: their trajectories "
             "were cut short, so the sampler explored slowly (the ESS counts this)."
         )
-    if d.multimodal:
+    if d.sigma_outside_prior:
+        which = ", ".join(str(k) for k in d.sigma_outside_prior)
         parts.append(
-            "Compare the modes (or reconsider K); longer chains estimate their weights better."
+            f"EM's sigma of component(s) {which} lies outside the central 95% of the sigma "
+            "prior, which pulls the posterior away from it: consider Priors.small_clusters()."
         )
+    if d.multimodal:
+        parts.append('Compare the modes (posterior_modes), or sample with sampler="smc".')
+    elif not d.converged and d.sampler == "smc":
+        parts.append("Run more particles (draws) or check the model (K too large?).")
     elif not d.converged:
         parts.append("Run longer (more tune and draws) or check the model (K too large?).")
-    return " ".join(parts)
+    return parts
 
 
 def _facts(d):
@@ -339,23 +467,41 @@ def _facts(d):
     )
 
 
+def _smc_facts(d):
+    evidence = d.log_evidence
+    return (
+        f"SMC: {evidence.size} independent runs, {int(d.n_stages.min())} to "
+        f"{int(d.n_stages.max())} tempering stages, log evidence {np.min(evidence):.2f} to "
+        f"{np.max(evidence):.2f} (spread {np.ptp(evidence):.2f}); mode weights agree across "
+        f"runs within {d.mode_weight_spread:.3f} (want <= {SMC_WEIGHT_TOL}); at least "
+        f"{np.min(d.distinct_particles):.0%} distinct particles per run (want >= "
+        f"{SMC_DISTINCT_MIN:.0%})."
+    )
+
+
+def _mode_name(d, m):
+    j = int(d.mode_maximum[m])
+    return f"EM local maximum {j}" if j >= 0 else f"mode {m} (not found by EM)"
+
+
 def _mode_story(d, maxima):
     fraction = d.mode_fraction
     chains = "; ".join(
         f"chain {c}: "
         + ", ".join(
-            f"{fraction[c, j]:.0%} near EM local maximum {j}"
-            for j in np.argsort(-fraction[c])
-            if fraction[c, j] >= 0.005
+            f"{fraction[c, m]:.0%} near {_mode_name(d, m)}"
+            for m in np.argsort(-fraction[c], kind="stable")
+            if fraction[c, m] >= 0.005
         )
         for c in range(fraction.shape[0])
     )
     if maxima is None:
         return chains + "."
     described = []
-    for j in sorted(set(d.chain_mode.tolist()) | {int(v) for v in d.visited}):
+    shown = sorted(set(d.chain_mode.tolist()) | {int(v) for v in d.visited})
+    for j in sorted(int(d.mode_maximum[m]) for m in shown if d.mode_maximum[m] >= 0):
         mu = ", ".join(f"{v:.4g}" for v in maxima["mu"][j])
         w = ", ".join(f"{v:.3f}" for v in maxima["w"][j])
         ll = maxima["log_likelihood"][j]
         described.append(f"maximum {j}: log-likelihood {ll:.2f}, mu = ({mu}), w = ({w})")
-    return f"{chains}. EM {'; '.join(described)}."
+    return f"{chains}. EM {'; '.join(described)}." if described else chains + "."

@@ -12,7 +12,9 @@ GALAXY_MAXIMA = [
 ]
 
 
-def posterior_tree(draws, *, maxima=None, chain_start=None, stats=None, y=None, seed=0):
+def posterior_tree(
+    draws, *, maxima=None, chain_start=None, stats=None, y=None, seed=0, log_likelihood=None
+):
     """A tree with ``posterior``, ``sample_stats`` and optionally ``em`` and ``observed_data``.
 
     Parameters
@@ -21,7 +23,7 @@ def posterior_tree(draws, *, maxima=None, chain_start=None, stats=None, y=None, 
         ``w``, ``mu``, ``sigma`` (and more).
     maxima : list of dict, optional
         EM local maxima (``w``, ``mu``, ``sigma``), stored as ``sample_posterior`` does, with
-        log-likelihoods -199.29, -202.52, ...
+        log-likelihoods ``log_likelihood`` (default -199.29, -202.52, ...)
     chain_start : sequence of int, optional
     stats : dict of str to ndarray, shape (chains, draws), optional
         Extra sample stats; ``energy`` defaults to iid normal (BFMI near 2) and ``diverging``
@@ -45,19 +47,21 @@ def posterior_tree(draws, *, maxima=None, chain_start=None, stats=None, y=None, 
         ),
     }
     if maxima is not None:
-        groups["em"] = _em_group(maxima, chain_start)
+        groups["em"] = _em_group(maxima, chain_start, log_likelihood)
     if y is not None:
         groups["observed_data"] = xr.Dataset({"y": ("obs", np.asarray(y, float))})
     return xr.DataTree.from_dict(groups)
 
 
-def _em_group(maxima, chain_start):
+def _em_group(maxima, chain_start, log_likelihood=None):
     maximum = ("maximum", "component")
     data = {
         f"maximum_{name}": (maximum, np.array([m[name] for m in maxima], float))
         for name in ("w", "mu", "sigma")
     }
-    data["maximum_log_likelihood"] = ("maximum", [-199.29 - 3.23 * i for i in range(len(maxima))])
+    if log_likelihood is None:
+        log_likelihood = [-199.29 - 3.23 * i for i in range(len(maxima))]
+    data["maximum_log_likelihood"] = ("maximum", np.asarray(log_likelihood, float))
     if chain_start is not None:
         data["chain_start"] = ("chain", np.asarray(chain_start, dtype=np.int64))
     return xr.Dataset(data)

@@ -159,3 +159,84 @@ def test_constant_weights_of_one_component_are_skipped():
 @pytest.mark.parametrize("status", list(Status))
 def test_only_ok_and_caution_are_trustworthy(status):
     assert status.trustworthy == (status in (Status.OK, Status.CAUTION))
+
+
+# --- verdict defects: near-duplicate maxima, a missed mode, short ESS with agreeing chains ----
+
+
+def test_agreeing_chains_with_short_ess_over_near_duplicates_are_not_multimodal():
+    """Galaxy K=3 (Richardson-Green priors): chains over three EM maxima a hair apart (log L
+    within 0.003) that agree, ESS short: NOT CONVERGED, never MULTIMODAL."""
+    from test_modes import NEAR_DUPLICATES
+
+    tree = around_maxima(
+        NEAR_DUPLICATES,
+        [0, 1, 2, 0],
+        draws=1000,
+        chain_start=[0, 1, 2, 0],
+        log_likelihood=[-178.755, -178.757, -178.758],
+    )
+    slow = cyclic_ar1(0.97)  # ESS about 45 per chain, R-hat 1
+    post = tree["posterior"].to_dataset()
+    post["mu"] = post["mu"] + 0.3 * xr.DataArray(slow, dims=("chain", "draw"))
+    tree["posterior"] = xr.DataTree(post)
+    result = diagnose(tree)
+    assert result.mode_maximum.tolist() == [0] and not result.multimodal
+    assert result.status is Status.NOT_CONVERGED
+    assert not result.verdict.startswith("MULTIMODAL")
+
+
+def test_a_mode_em_never_found_makes_disagreeing_chains_multimodal():
+    full = around_maxima(GALAXY_MAXIMA, [0, 0, 1, 1])
+    draws = {n: full["posterior"][n].values for n in ("w", "mu", "sigma")}
+    result = diagnose(posterior_tree(draws, maxima=GALAXY_MAXIMA[:1], chain_start=[0] * 4))
+    assert result.status is Status.MULTIMODAL
+    assert result.mode_maximum.tolist() == [0, -1]
+    assert "100% near mode 1 (not found by EM)" in result.verdict
+
+
+def test_em_sigma_outside_the_prior_is_flagged():
+    tree = around_maxima(GALAXY_MAXIMA, [0, 0, 0, 0], draws=1000)
+    em = tree["em"].to_dataset()
+    # default prior for galaxy (S = 4.54): 95% of sigma in (0.13 S, 0.64 S) = (0.61, 2.92)
+    em = em.assign(sigma=("component", [0.42, 0.7, 1.1, 5.8]), sigma_prior_low=0.61)
+    tree["em"] = xr.DataTree(em.assign(sigma_prior_high=2.92))
+    result = diagnose(tree)
+    assert result.sigma_outside_prior == (0, 3) and result.status is Status.CAUTION
+    assert "sigma of component(s) 0, 3 lies outside the central 95%" in result.verdict
+    back = Diagnostics.from_dataset(result.to_dataset())
+    assert back.sigma_outside_prior == (0, 3)
+
+
+def smc_tree(chain_mode, distinct=0.9, evidence=(-223.8, -223.3, -223.5, -223.9)):
+    tree = around_maxima(GALAXY_MAXIMA, chain_mode, draws=500)
+    stats = xr.Dataset(
+        {
+            "log_marginal_likelihood": ("chain", np.asarray(evidence, float)),
+            "n_stages": ("chain", np.full(4, 10)),
+            "distinct_particles": ("chain", np.full(4, distinct)),
+        }
+    )
+    tree["sample_stats"] = xr.DataTree(stats)
+    return tree
+
+
+def test_smc_runs_that_agree_are_trusted_by_the_smc_rule():
+    both = smc_tree([0, 0, 0, 0])
+    post = both["posterior"].to_dataset()
+    other = around_maxima(GALAXY_MAXIMA, [1, 1, 1, 1], draws=500, seed=3)["posterior"]
+    half = np.arange(500) % 2 == 0
+    for name in ("w", "mu", "sigma"):
+        post[name] = post[name].where(xr.DataArray(half, dims="draw"), other[name])
+    both["posterior"] = xr.DataTree(post)
+    result = diagnose(both)
+    assert result.sampler == "smc" and result.converged
+    assert result.status is Status.CAUTION  # two modes, weights agreed on
+    assert "SMC: 4 independent runs" in result.verdict and "spread 0.60" in result.verdict
+
+
+def test_smc_runs_that_disagree_or_collapse_are_not_trusted():
+    assert diagnose(smc_tree([0, 0, 1, 1])).status is Status.MULTIMODAL
+    assert diagnose(smc_tree([0, 0, 0, 0], distinct=0.2)).status is Status.NOT_CONVERGED
+    unfinished = smc_tree([0, 0, 0, 0], evidence=(-223.8, np.nan, -223.5, -223.9))
+    assert diagnose(unfinished).status is Status.FAILED

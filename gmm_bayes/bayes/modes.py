@@ -1,0 +1,285 @@
+"""The modes of a posterior sample: which draws belong together, and the table of modes.
+
+Every draw is a point ``(w, mu / S, sigma / S)`` (``S``: the sd of the best EM maximum's
+mixture; the means are ordered, so there is no label switching). EM's local maxima are the
+landmarks: maxima within ``SAME_LOGLIK`` (0.01) in log-likelihood and ``MERGE_ATOL`` in every
+scaled parameter are one mode (EM restarts that stopped a hair apart). A draw within
+``MODE_RADIUS`` of a landmark (largest scaled-parameter difference) belongs to the nearest one.
+The remaining draws seed a Gaussian-kernel mean shift over *all* draws: a seed in the tail of a
+known mode climbs back to it, a seed in a region EM never reached converges to a mode of its
+own (``em_maximum = -1``) when it holds at least ``VISIT_FRACTION`` of the draws.
+
+:func:`assign_modes` is the analysis :func:`gmm_bayes.diagnose` reads; :func:`posterior_modes`
+is the table for people and reports.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from gmm_bayes.bayes.maxima import mixture_sd, tree_maxima
+from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
+from gmm_bayes.mixture import log_density, univariate
+
+__all__ = [
+    "MERGE_ATOL",
+    "MODE_RADIUS",
+    "SAME_LOGLIK",
+    "VISIT_FRACTION",
+    "ModeAssignment",
+    "assign_modes",
+    "posterior_modes",
+]
+
+#: EM maxima this close in log-likelihood ...
+SAME_LOGLIK = 0.01
+#: ... and in every scaled parameter (w, mu / S, sigma / S) are one mode
+MERGE_ATOL = 0.1
+#: a draw this close to a mode's centre (largest scaled-parameter difference) belongs to it
+MODE_RADIUS = 0.5
+#: a mode holds at least this fraction of all draws (smaller clusters join the nearest mode)
+VISIT_FRACTION = 0.02
+_MEAN_SHIFT_STEPS = 100
+_MAX_SEEDS = 20
+
+
+@dataclass(frozen=True)
+class ModeAssignment:
+    """Draws grouped into modes, heaviest mode first.
+
+    Attributes
+    ----------
+    label : ndarray of int, shape (chains, draws)
+        Mode of each draw.
+    em_maximum : ndarray of int, shape (modes,)
+        EM local maximum (index into the tree's ``em`` maxima) each mode contains; -1: a mode
+        EM did not find.
+    fraction : ndarray, shape (chains, modes)
+        Fraction of each chain's draws in each mode (rows sum to 1).
+    """
+
+    label: np.ndarray
+    em_maximum: np.ndarray
+    fraction: np.ndarray
+
+    @property
+    def weight(self):
+        """Fraction of all draws in each mode, shape (modes,)."""
+        return self.fraction.mean(axis=0)
+
+
+def assign_modes(idata):
+    """Group the posterior draws into modes (module docstring: how).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``posterior`` (``w``, ``mu``, ``sigma`` on ``chain, draw, component``) and,
+        for landmarks, the ``em`` group of :func:`gmm_bayes.sample_posterior`.
+
+    Returns
+    -------
+    ModeAssignment
+
+    Examples
+    --------
+    >>> dims = ("chain", "draw", "component")
+    >>> post = xr.Dataset({n: (dims, np.full((2, 3, 1), v)) for n, v in
+    ...                    [("w", 1.0), ("mu", 0.1), ("sigma", 1.0)]})
+    >>> modes = assign_modes(xr.DataTree.from_dict({"posterior": post}))
+    >>> modes.weight.tolist(), modes.em_maximum.tolist()
+    ([1.0], [-1])
+    """
+    maxima = tree_maxima(idata)
+    points, scale = _scaled_draws(idata["posterior"], maxima)
+    n_chains, n_draws, _ = points.shape
+    flat = points.reshape(n_chains * n_draws, -1)
+    centres, em_index = _landmarks(maxima, scale)
+    centres, owner, em_index = _add_unfound_modes(flat, centres, em_index)
+    label = owner[_nearest(flat, centres)]
+    counts = np.bincount(label, minlength=em_index.size)
+    keep = (counts >= VISIT_FRACTION * flat.shape[0]) | ((em_index >= 0) & (counts > 0))
+    keep[np.argmax(counts)] = True
+    kept_centres = np.isin(owner, np.flatnonzero(keep))
+    mode_id = np.cumsum(keep) - 1
+    owner = mode_id[owner[kept_centres]]
+    em_index = em_index[keep]
+    label = owner[_nearest(flat, centres[kept_centres])].reshape(n_chains, n_draws)
+    fraction = np.stack([(label == m).mean(axis=1) for m in range(em_index.size)], axis=1)
+    order = np.lexsort((em_index < 0, -fraction.mean(axis=0)))
+    relabel = np.empty_like(order)
+    relabel[order] = np.arange(order.size)
+    return ModeAssignment(
+        label=relabel[label], em_maximum=em_index[order], fraction=fraction[:, order]
+    )
+
+
+def posterior_modes(idata, *, prob=INTERVAL_PROB):
+    """The posterior's modes, heaviest first: weight, its Monte Carlo error, parameters.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        From :func:`gmm_bayes.sample_posterior` (NUTS chains or SMC runs).
+    prob : float, default 0.94
+        Mass of the central intervals.
+
+    Returns
+    -------
+    xarray.Dataset
+        On ``mode`` (and ``component``): ``weight`` (posterior probability of the mode: the
+        fraction of draws in it), ``weight_mcse`` (its Monte Carlo error: sd of the
+        per-chain fractions / sqrt(chains); chains or SMC runs are independent),
+        ``chain_weight`` (``chain, mode``), ``w``, ``mu``, ``sigma`` (means of the mode's
+        draws) with ``w_low``/``w_high`` etc. (central ``prob`` intervals), ``log_likelihood``
+        (of the data at the mode's mean parameters; nan without ``observed_data``) and
+        ``em_maximum`` (the EM local maximum the mode contains, -1: not found by EM). A
+        unimodal posterior has one mode of weight 1.
+
+    Examples
+    --------
+    >>> dims = ("chain", "draw", "component")
+    >>> rng = np.random.default_rng(0)
+    >>> post = xr.Dataset({"w": (dims, np.ones((2, 50, 1))),
+    ...                    "mu": (dims, 0.1 * rng.normal(size=(2, 50, 1))),
+    ...                    "sigma": (dims, np.exp(0.1 * rng.normal(size=(2, 50, 1))))})
+    >>> table = posterior_modes(xr.DataTree.from_dict({"posterior": post}))
+    >>> table.sizes["mode"], float(table["weight"][0])
+    (1, 1.0)
+    """
+    modes = assign_modes(idata)
+    post = idata["posterior"].to_dataset()[list(PARAMS)].transpose("chain", "draw", "component")
+    n_chains = modes.fraction.shape[0]
+    y = _observed(idata)
+    data = {name: [] for name in PARAMS}
+    bounds = {f"{name}_{side}": [] for name in PARAMS for side in ("low", "high")}
+    loglik = []
+    tails = [(1 - prob) / 2, (1 + prob) / 2]
+    for m in range(modes.em_maximum.size):
+        chosen = modes.label == m
+        means = {}
+        for name in PARAMS:
+            values = np.asarray(post[name].values)[chosen]  # (n_m, K)
+            means[name] = values.mean(axis=0)
+            data[name].append(means[name])
+            low, high = np.quantile(values, tails, axis=0)
+            bounds[f"{name}_low"].append(low)
+            bounds[f"{name}_high"].append(high)
+        loglik.append(_log_likelihood(y, means))
+    pair = ("mode", "component")
+    variables = {name: (pair, np.array(v)) for name, v in {**data, **bounds}.items()}
+    spread = (
+        modes.fraction.std(axis=0, ddof=1) if n_chains > 1 else np.full(modes.weight.shape, np.nan)
+    )
+    variables.update(
+        weight=("mode", modes.weight),
+        weight_mcse=("mode", spread / np.sqrt(n_chains)),
+        chain_weight=(("chain", "mode"), modes.fraction),
+        log_likelihood=("mode", np.array(loglik)),
+        em_maximum=("mode", modes.em_maximum),
+    )
+    coords = {
+        "mode": np.arange(modes.em_maximum.size),
+        "component": post["component"].values,
+        "chain": post["chain"].values,
+    }
+    return xr.Dataset(variables, coords=coords, attrs={"interval_prob": prob})
+
+
+def _scaled_draws(posterior, maxima):
+    """Draws as ``(chains, draws, 3K)`` scaled points, and the scale ``S``."""
+    post = {n: np.asarray(posterior[n].transpose("chain", "draw", ...).values) for n in PARAMS}
+    if maxima is not None:
+        scale = mixture_sd(maxima["w"][0], maxima["mu"][0], maxima["sigma"][0])
+    else:
+        flat = {n: v.reshape(-1, v.shape[-1]).mean(axis=0) for n, v in post.items()}
+        scale = mixture_sd(flat["w"], flat["mu"], flat["sigma"])
+    points = np.concatenate([post["w"], post["mu"] / scale, post["sigma"] / scale], axis=-1)
+    return points, scale
+
+
+def _landmarks(maxima, scale):
+    """EM maxima merged into modes: ``(centres (M, 3K), EM index of each (M,))``."""
+    if maxima is None:
+        return np.empty((0, 0)), np.empty(0, dtype=np.int64)
+    w, mu, sigma = (np.asarray(maxima[n], dtype=np.float64) for n in PARAMS)
+    points = np.concatenate([w, mu / scale, sigma / scale], axis=-1)
+    loglik = np.asarray(maxima["log_likelihood"], dtype=np.float64)
+    kept = []
+    for j in np.argsort(-loglik, kind="stable"):
+        same = [
+            i
+            for i in kept
+            if abs(loglik[i] - loglik[j]) <= SAME_LOGLIK
+            and np.max(np.abs(points[i] - points[j])) <= MERGE_ATOL
+        ]
+        if not same:
+            kept.append(int(j))
+    kept.sort()
+    return points[kept], np.array(kept, dtype=np.int64)
+
+
+def _add_unfound_modes(flat, centres, em_index):
+    """Mean-shift the draws far from every centre until few are left.
+
+    Returns ``(centres (C, 3K), owner (C,): the mode of each centre, em_index (modes,))``: a
+    peak within ``MODE_RADIUS`` of a centre joins that centre's mode (it widens the mode to a
+    tail the first centre did not reach: the seed becomes one of its centres), a peak farther
+    from all is a new mode.
+    """
+    owner = np.arange(em_index.size)
+    if centres.size == 0:
+        centres = _mean_shift(flat, flat.mean(axis=0))[None, :]
+        owner, em_index = np.array([0]), np.array([-1], dtype=np.int64)
+    for _ in range(_MAX_SEEDS):
+        far = np.flatnonzero(_distance(flat, centres).min(axis=1) > MODE_RADIUS)
+        if far.size < VISIT_FRACTION * flat.shape[0]:
+            break
+        seed = flat[far[0]]
+        peak = _mean_shift(flat, seed)
+        distance = _distance(peak[None, :], centres)[0]
+        if distance.min() <= MODE_RADIUS:  # the seed's region drains into a known mode
+            owner = np.append(owner, owner[np.argmin(distance)])
+            centres = np.vstack([centres, seed])
+        else:
+            owner = np.append(owner, em_index.size)
+            em_index = np.append(em_index, -1)
+            centres = np.vstack([centres, peak])
+    return centres, owner, em_index
+
+
+def _mean_shift(flat, start):
+    """Gaussian-kernel mean shift (bandwidth ``MODE_RADIUS / 2`` per coordinate) to a peak of
+    the draws' density."""
+    centre = start
+    for _ in range(_MEAN_SHIFT_STEPS):
+        log_kernel = -0.5 * np.sum(((flat - centre) / (0.5 * MODE_RADIUS)) ** 2, axis=1)
+        kernel = np.exp(log_kernel - log_kernel.max())
+        moved = kernel @ flat / kernel.sum()
+        if np.max(np.abs(moved - centre)) < 1e-3 * MODE_RADIUS:
+            return moved
+        centre = moved
+    return centre
+
+
+def _distance(points, centres):
+    """Largest scaled-parameter difference, shape (points, centres)."""
+    return np.max(np.abs(points[:, None, :] - centres[None, :, :]), axis=-1)
+
+
+def _nearest(flat, centres):
+    return np.argmin(_distance(flat, centres), axis=1)
+
+
+def _observed(idata):
+    if "observed_data" not in idata.children:
+        return None
+    return np.asarray(idata["observed_data"]["y"].values, dtype=np.float64).ravel()
+
+
+def _log_likelihood(y, params):
+    if y is None:
+        return float("nan")
+    x, means, covariances = univariate(y, params["mu"], params["sigma"] ** 2)
+    return float(np.sum(log_density(x, params["w"], means, covariances)))
