@@ -7,12 +7,12 @@ In pipeline order:
 - :mod:`~gmm_bayes.bayes.model_data`, :mod:`~gmm_bayes.bayes.transform`,
   :mod:`~gmm_bayes.bayes.distributions`, :mod:`~gmm_bayes.bayes.model`: the PyMC model,
   :func:`build_model`, :func:`check_model`, :func:`initial_point`;
-- :mod:`~gmm_bayes.bayes.maxima`, :mod:`~gmm_bayes.bayes.samplers`,
+- :mod:`~gmm_bayes.bayes.maxima`, :mod:`~gmm_bayes.bayes.samplers`, :mod:`~gmm_bayes.bayes.smc`,
   :mod:`~gmm_bayes.bayes.model_cache`, :mod:`~gmm_bayes.bayes.sampling`:
   :func:`sample_posterior`;
 - :mod:`~gmm_bayes.bayes.pointwise`, :mod:`~gmm_bayes.bayes.component_membership`,
-  :mod:`~gmm_bayes.bayes.diagnostics`: what the posterior tree holds besides the draws,
-  :func:`membership`, :func:`diagnose`.
+  :mod:`~gmm_bayes.bayes.modes`, :mod:`~gmm_bayes.bayes.diagnostics`: what the posterior
+  tree holds besides the draws, :func:`membership`, :func:`posterior_modes`, :func:`diagnose`.
 
 Names load on first use: ``gmm_bayes.bayes.Priors`` does not import PyMC.
 """
@@ -35,6 +35,7 @@ _LAZY = {
     "diagnose": "gmm_bayes.bayes.diagnostics",
     "Diagnostics": "gmm_bayes.bayes.diagnostics",
     "Status": "gmm_bayes.bayes.diagnostics",
+    "posterior_modes": "gmm_bayes.bayes.modes",
 }
 __all__ = list(_LAZY)
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

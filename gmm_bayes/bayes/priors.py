@@ -62,11 +62,12 @@ class Priors:
     Notes
     -----
     ``Normal(L, 2 S)`` covers the data's range with room to spare. The inverse-gamma prior of
-    ``sigma**2`` has its mode at ``sigma = 0.2 S`` and 95% of its mass on ``(0.13 S, 0.65 S)``;
-    its density vanishes faster than any power at 0, so no component collapses onto a point or
-    onto tied values. The price: a component of fewer than about ten observations has its
-    ``sigma`` pulled toward ``0.2 S``. Use ``InverseGamma(beta=0.02)`` or
-    :meth:`richardson_green` to let small clusters be narrower, at some cost in mixing. (How
+    ``sigma**2`` is informative, not weak: its mode is at ``sigma = 0.2 S`` and 95% of its
+    mass lies in ``(0.13 S, 0.64 S)``; its density vanishes faster than any power at 0, so no
+    component collapses onto a point or onto tied values. The price: a component of fewer
+    than about ten observations, or a wide one, has its ``sigma`` pulled into that range
+    (:func:`gmm_bayes.diagnose` says so when EM's sigma lies outside it). Use
+    :meth:`small_clusters` or :meth:`richardson_green` to let them be, at some cost in mixing. (How
     the defaults were chosen: ``bench/bench_posterior.py``.)
 
     Examples
@@ -107,6 +108,23 @@ class Priors:
             loc="midrange",
             scale="range",
         )
+
+    @classmethod
+    def small_clusters(cls):
+        """Default priors with a wide sigma prior, ``InverseGamma(alpha=0.5, beta=0.01)``.
+
+        95% of its mass lies in ``(0.06 S, 4.5 S)`` (the default's: ``(0.13 S, 0.64 S)``), so
+        a cluster of a few tight points or one wide component keeps the sigma its data say;
+        its density still vanishes as ``sigma -> 0`` (no collapse onto tied values). Heavier
+        tails cost some mixing when K is larger than the data support.
+
+        Examples
+        --------
+        >>> spec = Priors.small_clusters().resolve([0.0, 1.0], 2)  # S = 0.5
+        >>> [round(v / 0.5, 2) for v in spec.sigma.interval()]
+        [0.06, 4.51]
+        """
+        return cls(sigma=InverseGamma(alpha=0.5, beta=0.01))
 
     @property
     def hierarchical(self):

@@ -1,4 +1,4 @@
-"""The NUTS runs behind :func:`gmm_bayes.sample_posterior`: nutpie's and PyMC's.
+"""The runs behind :func:`gmm_bayes.sample_posterior`: nutpie's and PyMC's NUTS, PyMC's SMC.
 
 Both take the same arguments and return the same thing: a tree with ``posterior`` and
 ``sample_stats`` (chains numbered 0..C-1 in start order) and a dict of timing attributes.
@@ -13,6 +13,7 @@ import xarray as xr
 
 from gmm_bayes.bayes.model import to_value_space
 from gmm_bayes.bayes.model_cache import compiled_nutpie
+from gmm_bayes.bayes.smc import sample_smc
 
 __all__ = ["SAMPLER_RUNS", "require_every_draw", "sample_nutpie", "sample_pymc"]
 
@@ -147,8 +148,8 @@ def sample_pymc(model, starts, plan, opts, seed, progressbar):
     return tree, {"sampling_seconds": round(time.perf_counter() - t0, 3)}
 
 
-#: sampler name (one of ``gmm_bayes.conventions.SAMPLERS``) -> its run
-SAMPLER_RUNS = {"nutpie": sample_nutpie, "pymc": sample_pymc}
+#: sampler name (``gmm_bayes.conventions.SAMPLERS`` but "auto") -> its run
+SAMPLER_RUNS = {"nutpie": sample_nutpie, "pymc": sample_pymc, "smc": sample_smc}
 
 
 def _flat_value_point(model, start):

@@ -16,11 +16,12 @@ import xarray as xr
 
 from gmm_bayes._validation import as_data, as_int, as_n_components, as_probability
 from gmm_bayes.bayes.component_membership import membership
-from gmm_bayes.bayes.diagnostics import diagnose
+from gmm_bayes.bayes.diagnostics import Status, diagnose
 from gmm_bayes.bayes.maxima import chain_starts, distinct_maxima, maxima_dataset
 from gmm_bayes.bayes.model import build_model, check_model, initial_point, model_data
 from gmm_bayes.bayes.model_data import as_likelihood, choose_bin_width
 from gmm_bayes.bayes.pointwise import log_likelihood_group, posterior_predictive_group
+from gmm_bayes.bayes.priors import Priors
 from gmm_bayes.bayes.samplers import SAMPLER_RUNS
 from gmm_bayes.conventions import EM_RESTARTS, SAMPLERS
 from gmm_bayes.em import EMResult, fit_em
@@ -76,8 +77,12 @@ def sample_posterior(
     random_seed : None, int or numpy.random.SeedSequence
         Seeds EM, the sampler and the posterior predictive draws: the same seed gives the
         same tree.
-    sampler : {"nutpie", "pymc"}
-        nutpie's NUTS (default) or PyMC's own.
+    sampler : {"nutpie", "pymc", "smc", "auto"}
+        nutpie's NUTS (default) or PyMC's own, started at EM maxima; "smc": PyMC's tempered
+        SMC from the prior, ``chains`` independent runs of ``draws`` particles
+        (:mod:`~gmm_bayes.bayes.smc`; ``tune`` and ``target_accept`` unused), which weighs
+        the modes; "auto": nutpie first, then SMC when :func:`diagnose` says MULTIMODAL or
+        NOT CONVERGED (root attribute ``sampler_note`` and the verdict say why).
     target_accept : float, default 0.9
         NUTS step-size target.
     progressbar : bool, default False
@@ -148,24 +153,60 @@ def sample_posterior(
     maxima = distinct_maxima(em)
     plan = chain_starts(maxima, opts["chains"])
     starts = [initial_point(model, maxima[i]) for i in range(max(plan) + 1)]
-    run = SAMPLER_RUNS[opts["sampler"]]
-    tree, timing = run(model, starts, plan, opts, _int_seed(seeds[1]), progressbar)
-
     n_numbers = opts["chains"] * opts["draws"] * x.size
     keep_pointwise = n_numbers <= POINTWISE_MAX if pointwise is None else pointwise
+    em_group = _em_group(em, maxima, plan, priors, x, k)
+
+    def draw(name, note=""):
+        run = SAMPLER_RUNS[name]
+        tree, timing = run(model, starts, plan, opts, _int_seed(seeds[1]), progressbar)
+        tree.attrs.update(_root_attrs(k, opts, random_seed, priors), sampler=name)
+        tree.attrs["sampler_note"] = note
+        tree.attrs.update(
+            _likelihood_attrs(model_data(model), keep_pointwise, n_numbers, pointwise)
+        )
+        tree.attrs.update(timing)
+        return _assemble(tree, x, em_group, keep_pointwise, seeds[2])
+
+    if opts["sampler"] != "auto":
+        return draw(opts["sampler"])
+    tree = draw("nutpie", "Draws from NUTS (nutpie), started at EM's maxima.")
+    first = tree["diagnostics"].attrs
+    if first["status"] not in (Status.MULTIMODAL.value, Status.NOT_CONVERGED.value):
+        return tree
+    rhat = float(tree["diagnostics"]["max_rhat"])
+    why = (
+        "NUTS chains sat in different modes"
+        if first["status"] == Status.MULTIMODAL.value
+        else "NUTS did not converge"
+    )
+    return draw("smc", f"{why} (R-hat {rhat:.2f}); draws from SMC.")
+
+
+def _em_group(em, maxima, plan, priors, x, k):
+    """:func:`maxima_dataset` plus the central 95% of the sigma prior (``sigma_prior_low``,
+    ``sigma_prior_high``; absent for the hierarchical prior), for :func:`diagnose`'s flag."""
+    ds = maxima_dataset(em, maxima, plan)
+    interval = (priors or Priors()).resolve(x, k).sigma.interval(0.95)
+    if interval is None:
+        return ds
+    return ds.assign(sigma_prior_low=interval[0], sigma_prior_high=interval[1])
+
+
+def _assemble(tree, x, em_group, keep_pointwise, seed):
     post = tree["posterior"].to_dataset()
     obs = np.arange(x.size)
     tree["observed_data"] = xr.DataTree(xr.Dataset({"y": ("obs", x)}, coords={"obs": obs}))
     if keep_pointwise:
         tree["log_likelihood"] = xr.DataTree(log_likelihood_group(post, x))
-        rng = np.random.default_rng(seeds[2])
+        rng = np.random.default_rng(seed)
         tree["posterior_predictive"] = xr.DataTree(posterior_predictive_group(post, x.size, rng))
-    tree["em"] = xr.DataTree(maxima_dataset(em, maxima, plan))
+    group = em_group
+    if tree.attrs["sampler"] == "smc":  # SMC runs start from the prior, not from EM maxima
+        group = group.drop_vars(["chain_start", "chain"])
+    tree["em"] = xr.DataTree(group)
     tree["membership"] = xr.DataTree(membership(tree))
     tree["diagnostics"] = xr.DataTree(diagnose(tree).to_dataset())
-    tree.attrs.update(_root_attrs(k, opts, random_seed, priors))
-    tree.attrs.update(_likelihood_attrs(model_data(model), keep_pointwise, n_numbers, pointwise))
-    tree.attrs.update(timing)
     return _netcdf_ready(tree)
 
 

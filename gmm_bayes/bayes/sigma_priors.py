@@ -8,7 +8,10 @@ MAP-EM's M-step needs:
 - :class:`InverseGamma` (default): ``sigma**2 ~ InverseGamma(alpha, beta * S**2)``, i.e. the
   precision ``1 / sigma**2 ~ Gamma(alpha, rate=beta * S**2)``. Conjugate; its density vanishes
   faster than any power as ``sigma -> 0``, so no component can collapse onto one point or a run
-  of tied values.
+  of tied values. The default (2, 0.1) is informative, not weak: 95% of its mass lies in
+  ``(0.13 S, 0.64 S)``, so a small tight cluster (galaxy's 7 points, sigma 0.09 S) or a wide
+  component has its sigma pulled into that range; ``InverseGamma(0.5, 0.01)`` (95% in
+  ``(0.06 S, 4.5 S)``, :meth:`gmm_bayes.bayes.priors.Priors.small_clusters`) lets them be.
 - :class:`HierarchicalInverseGamma`: as above with ``beta`` itself unknown,
   ``beta ~ Gamma(g, rate=h / S**2)`` (Richardson & Green 1997).
 - :class:`HalfNormal`: ``sigma ~ HalfNormal(scale * S)``.
@@ -18,6 +21,7 @@ MAP-EM's M-step needs:
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 from scipy.optimize import brentq
 from scipy.special import gammaln
 
@@ -186,6 +190,21 @@ class InverseGammaSigma:
             return InverseGammaSigma(self.alpha, None, g=self.g, h=self.h * scale**2)
         return InverseGammaSigma(self.alpha, self.beta / scale**2)
 
+    def interval(self, prob=0.95):
+        """Central ``prob`` interval of ``sigma``; None when hierarchical (it depends on beta).
+
+        Examples
+        --------
+        >>> [round(v, 2) for v in InverseGammaSigma(alpha=2.0, beta=0.1).interval()]
+        [0.13, 0.64]
+        """
+        if self.hierarchical:
+            return None
+        tails = [(1 - prob) / 2, (1 + prob) / 2]
+        return tuple(
+            float(v) for v in np.sqrt(stats.invgamma.ppf(tails, self.alpha, scale=self.beta))
+        )
+
     def logpdf(self, sigma, beta=None):
         """Log density of ``sigma`` (not of ``sigma**2``), elementwise; ``-inf`` at ``sigma <= 0``.
 
@@ -241,6 +260,11 @@ class HalfNormalSigma:
         """The same prior for ``sigma / scale``."""
         return HalfNormalSigma(self.scale / scale)
 
+    def interval(self, prob=0.95):
+        """Central ``prob`` interval of ``sigma``."""
+        tails = [(1 - prob) / 2, (1 + prob) / 2]
+        return tuple(float(v) for v in stats.halfnorm.ppf(tails, scale=self.scale))
+
     def logpdf(self, sigma, beta=None):
         """Log density of ``sigma``, elementwise; ``-inf`` below 0."""
         s = self.scale
@@ -266,6 +290,11 @@ class LogNormalSigma:
     def rescaled(self, scale):
         """The same prior for ``sigma / scale``."""
         return LogNormalSigma(self.log_median - float(np.log(scale)), self.sd_log)
+
+    def interval(self, prob=0.95):
+        """Central ``prob`` interval of ``sigma``."""
+        z = stats.norm.ppf((1 + prob) / 2) * self.sd_log
+        return float(np.exp(self.log_median - z)), float(np.exp(self.log_median + z))
 
     def logpdf(self, sigma, beta=None):
         """Log density of ``sigma``, elementwise; ``-inf`` at ``sigma <= 0``."""

@@ -173,7 +173,11 @@ def test_one_component_and_hierarchical_priors():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"sampler": "stan"}, ValueError, r"sampler must be one of \('nutpie', 'pymc'\)"),
+        (
+            {"sampler": "stan"},
+            ValueError,
+            r"sampler must be one of \('nutpie', 'pymc', 'smc', 'auto'\)",
+        ),
         ({"draws": 0}, ValueError, "draws must be >= 1, got 0"),
         ({"tune": -1}, ValueError, "tune must be >= 0, got -1"),
         ({"chains": 1.5}, TypeError, "chains must be an integer, got 1.5"),
