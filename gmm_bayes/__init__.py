@@ -33,6 +33,7 @@ _LAZY = {
     "membership": "gmm_bayes.bayes.component_membership",
     "diagnose": "gmm_bayes.bayes.diagnostics",
     "Diagnostics": "gmm_bayes.bayes.diagnostics",
+    "posterior_modes": "gmm_bayes.bayes.modes",
 }
 
 __all__ = [
