@@ -1,4 +1,4 @@
-"""The EM driver: validation, restarts, fresh starts on collapse, convergence, the result.
+"""The EM driver: validation, the search for the best maximum, the result and its warnings.
 
 One driver serves every kind of data. It sees the data through a
 :class:`~gmm_bayes.em.source.DataSource` (its size and one pass returning sufficient statistics)
@@ -8,6 +8,10 @@ of :class:`gmm_bayes.Priors`), always in the standardized units of
 
 - :func:`fit_em`: an in-memory array (a dask array is handed to :mod:`~.dask_source`);
 - :func:`fit_source`: a data source too large for memory, started from an in-memory sample.
+
+The starts and restarts are :mod:`~.search`'s (greedy insertion and screened restarts), on at
+most ``SEARCH_SAMPLE_SIZE`` observations; on more, the best maxima of the sample are then
+polished on all the data.
 """
 
 import os
@@ -18,22 +22,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmm_bayes._validation import as_data, as_int, as_n_components, as_nonnegative_float
+from gmm_bayes.em.entropy import classification_entropy
 from gmm_bayes.em.random_state import as_generator
-from gmm_bayes.em.result import EMResult, collapsed_components
+from gmm_bayes.em.result import EMResult
+from gmm_bayes.em.run import run_em
+from gmm_bayes.em.search import distinct, find_maxima
 from gmm_bayes.em.source import InMemorySource
 from gmm_bayes.em.standardize import Standardizer, default_regularization
 from gmm_bayes.em.starts import INITS, Start, initial_params
 from gmm_bayes.em.steps import MaximumLikelihoodStep, Step
 from gmm_bayes.exceptions import ConvergenceWarning, DegenerateFitWarning, FitError
 
-__all__ = ["MAX_FRESH_STARTS", "MAX_POLISHED", "EMOptions", "fit_em", "fit_source"]
+__all__ = ["MAX_POLISHED", "SEARCH_SAMPLE_SIZE", "EMOptions", "fit_em", "fit_source"]
 
-#: fresh starts tried for one restart slot whose run collapsed or failed (mixtools does 20)
-MAX_FRESH_STARTS = 10
-#: sample runs, best first, polished on all of a data source until one does not collapse
+#: the search runs on at most this many observations (a random sample of larger data)
+SEARCH_SAMPLE_SIZE = 1 << 11
+#: sample maxima, best first, polished on all the data until one does not collapse
 MAX_POLISHED = 3
-#: runs whose standardized parameters differ by less than this are the same local maximum
-_SAME_MAXIMUM_ATOL = 1e-4
 #: warnings point at the first caller outside this package (gmm_bayes/em)
 _EM_DIR = os.path.dirname(__file__)
 
@@ -76,7 +81,7 @@ class EMOptions:
         n_components,
         *,
         n_init=5,
-        init="kmeans++",
+        init="mixed",
         tol=1e-6,
         max_iter=1000,
         reg_covar=None,
@@ -111,7 +116,7 @@ def fit_em(
     n_components=2,
     *,
     n_init=5,
-    init="kmeans++",
+    init="mixed",
     tol=1e-6,
     max_iter=1000,
     reg_covar=None,
@@ -131,13 +136,15 @@ def fit_em(
     n_components : int
         K, between 1 and N.
     n_init : int, default 5
-        Restarts from different starting points; the run with the highest final log-likelihood
-        wins. Deterministic starts (``init="quantile"`` or all three ``*_init`` given) run once.
-    init : {"kmeans++", "quantile", "random"}
-        How to start when no explicit start is given. "kmeans++": scikit-learn's
-        ``kmeans_plusplus`` centres, each observation assigned to its nearest centre, one M-step.
-        "quantile": K equal-count groups of the sorted data. "random": K distinct observations as
-        centres, then as for k-means++.
+        Runs to convergence at K, the best of ``8 * n_init`` screened restarts and of the
+        insertion starts (:mod:`gmm_bayes.em.search`); more if none of them reaches the best
+        fit with K-1 components. Deterministic starts (``init="quantile"`` or all three
+        ``*_init`` given) run once, with no search.
+    init : {"mixed", "kmeans++", "quantile", "random"}
+        The screened restarts. "kmeans++": greedy k-means++ centres, each observation assigned
+        to its nearest centre, one M-step. "random": K distinct observations as centres, then
+        as for k-means++. "mixed" (default): both, alternately. "quantile": one run from K
+        equal-count groups of the sorted data.
     tol : float, default 1e-6
         Convergence threshold on the change in *mean log-likelihood per observation* between
         successive iterations (scikit-learn's convention; unchanged by a change of units).
@@ -166,15 +173,17 @@ def fit_em(
     -------
     EMResult
         Components sorted by mean, ascending. ``log_likelihood`` is at the returned parameters.
+        The returned run is the best healthy one (no collapsed component), else the best one;
+        ``local_maxima`` holds the distinct maxima the search ended in.
 
     Warns
     -----
     ConvergenceWarning
         The best run stopped at ``max_iter`` before meeting ``tol`` (``converged`` is False).
     DegenerateFitWarning
-        In every run and its fresh starts, some component collapsed (effective count below 2 or
-        variance at most twice ``reg_covar``); the best such run is returned, ``collapsed``
-        marks the components.
+        In every run, some component collapsed (effective count below 2 or variance at most
+        twice ``reg_covar``); the best such run is returned, ``collapsed`` marks the
+        components.
 
     Raises
     ------
@@ -210,27 +219,34 @@ def fit_em(
     step = _step(priors, x, std, _regularization(options.reg_covar, priors, x, std))
     z = std.to_z(x)
     start = options.start.to_z(std)
+    source = InMemorySource(z)
     if options.deterministic:
-        runs = _deterministic_run(InMemorySource(z), z, start, options, step)
+        runs = _deterministic_run(source, z, start, options, step)
+    elif z.size <= SEARCH_SAMPLE_SIZE:
+        runs = find_maxima(z, start, options, step)
     else:
-        runs = _restarts(z, start, options, step)
-    return _result(runs, std, step, options.max_iter)
+        runs = _polish(
+            find_maxima(_search_sample(z, options.rng), start, options, step), source, options, step
+        )
+    return _result(runs, std, step, options.max_iter, z)
 
 
 def fit_source(source, sample, options, standardizer, step):
     """EM on a data source too large for memory, started from an in-memory sample of it.
 
-    Restarts (with fresh starts on collapse) run on ``sample``; the best sample runs, healthy
-    first, are then polished on all of ``source`` until one does not collapse (at most
-    ``MAX_POLISHED`` of them). A deterministic start (quantile, or a complete explicit start)
-    runs on ``source`` directly.
+    The search (:func:`gmm_bayes.em.search.find_maxima`) runs on ``sample`` (on at most
+    ``SEARCH_SAMPLE_SIZE`` of its observations); its best maxima, healthy first, are then
+    polished on all of ``source`` until one does not collapse (at most ``MAX_POLISHED`` of
+    them). A deterministic start (quantile, or a complete explicit start) runs on ``source``
+    directly.
 
     Parameters
     ----------
     source : DataSource
         All the data, standardized by ``standardizer``.
     sample : ndarray, shape (M,)
-        Standardized observations drawn from the source (starts, restarts, quantiles).
+        Standardized observations drawn from the source (starts, search, quantiles, and the
+        classification entropy of the result, scaled by ``N / M``).
     options : EMOptions
     standardizer : Standardizer
     step : Step
@@ -257,8 +273,9 @@ def fit_source(source, sample, options, standardizer, step):
     if options.deterministic:
         runs = _deterministic_run(source, sample, start, options, step)
     else:
-        runs = _polish(_restarts(sample, start, options, step), source, options, step)
-    return _result(runs, standardizer, step, options.max_iter)
+        found = find_maxima(_search_sample(sample, options.rng), start, options, step)
+        runs = _polish(found, source, options, step)
+    return _result(runs, standardizer, step, options.max_iter, sample)
 
 
 def _is_dask_array(x):
@@ -273,7 +290,7 @@ def _regularization(reg_covar, priors, x, std):
         return reg_covar / std.scale**2
     if priors is not None:
         return 0.0  # the prior on sigma keeps variances away from 0
-    return default_regularization(x.size, np.min(x), np.max(x))
+    return default_regularization(x.size, np.min(x), np.max(x), std)
 
 
 def _step(priors, x, std, reg):
@@ -286,99 +303,36 @@ def _step(priors, x, std, reg):
     return step
 
 
-# --------------------------------------------------------------------------------------------
-# runs
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Run:
-    """One finished EM run in standardized units."""
-
-    weights: np.ndarray
-    means: np.ndarray
-    variances: np.ndarray
-    history: list  # total log-likelihood at the start and after every M-step
-    n_obs: int
-    converged: bool
-    collapsed: np.ndarray
-    objective: float  # log-likelihood, plus the log prior density for MAP-EM
-
-    @property
-    def n_iter(self):
-        return len(self.history) - 1
-
-    @property
-    def params(self):
-        return self.weights, self.means, self.variances
+def _search_sample(z, rng):
+    """``z``, or ``SEARCH_SAMPLE_SIZE`` of its observations drawn at random."""
+    if z.size <= SEARCH_SAMPLE_SIZE:
+        return z
+    return z[rng.choice(z.size, size=SEARCH_SAMPLE_SIZE, replace=False)]
 
 
 def _deterministic_run(source, sample, start, options, step):
     """The one run of a deterministic start (taken from ``sample``) on ``source``, as a list."""
     params = initial_params(sample, options.n_components, options.init, start, options.rng)
-    run = _run_em(source, params, step, options)
+    run = _to_convergence(source, params, step, options)
     return [] if run is None else [run]
 
 
-def _restarts(z, start, options, step):
-    """``n_init`` restarts on the in-memory ``z``, each retried from fresh starts on collapse.
-
-    A restart whose run collapses or fails is retried from up to ``MAX_FRESH_STARTS`` fresh
-    starts (mixtools' way); it contributes its first healthy run, or all its collapsed ones.
-    """
-    source = InMemorySource(z)
-    k, init, rng = options.n_components, options.init, options.rng
-    runs = []
-    for _ in range(options.n_init):
-        fresh = (initial_params(z, k, init, start, rng) for _ in range(1 + MAX_FRESH_STARTS))
-        runs.extend(_first_healthy(source, fresh, step, options))
-    return runs
-
-
 def _polish(candidates, source, options, step):
-    """EM on all of ``source`` from the best sample runs (healthy first) until one stays healthy."""
-    ranked = sorted(candidates, key=lambda r: (bool(r.collapsed.any()), -r.objective))
-    starts = (run.params for run in ranked[:MAX_POLISHED])
-    return _first_healthy(source, starts, step, options)
-
-
-def _first_healthy(source, starts, step, options):
-    """Run EM from each of ``starts`` (parameter triples, drawn lazily) until one does not
+    """EM on all of ``source`` from the best sample maxima (healthy first) until one does not
     collapse: ``[that run]``, or every finished (collapsed) run when none stayed healthy."""
     finished = []
-    for params in starts:
-        run = _run_em(source, params, step, options)
+    for candidate in distinct(candidates)[:MAX_POLISHED]:
+        run = _to_convergence(source, candidate.params, step, options)
         if run is None:
             continue
-        if not run.collapsed.any():
+        if run.healthy:
             return [run]
         finished.append(run)
     return finished
 
 
-def _run_em(source, params, step, options):
-    """EM iterations from ``params``; None when the objective became non-finite."""
-    weights, means, variances = params
-    with np.errstate(invalid="ignore", over="ignore"):
-        log_likelihood, *stats = source.em_pass(weights, means, variances)
-    history = [log_likelihood]
-    objective = log_likelihood + step.log_prior(weights, means, variances)
-    converged = False
-    n_iter = 0
-    while n_iter < options.max_iter and not converged:
-        n_iter += 1
-        weights, means, variances = step.m_step(*stats)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_likelihood, *stats = source.em_pass(weights, means, variances)
-        history.append(log_likelihood)
-        previous, objective = objective, log_likelihood + step.log_prior(weights, means, variances)
-        if not np.isfinite(objective):
-            return None
-        converged = abs(objective - previous) / source.size < options.tol
-    if not np.isfinite(objective):
-        return None
-    collapsed = collapsed_components(weights, variances, source.size, step.reg)
-    return _Run(weights, means, variances, history, source.size, converged, collapsed, objective)
+def _to_convergence(source, params, step, options):
+    return run_em(source, params, step, tol=options.tol, max_iter=options.max_iter)
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,24 +340,24 @@ def _run_em(source, params, step, options):
 # --------------------------------------------------------------------------------------------
 
 
-def _result(runs, std, step, max_iter):
+def _result(runs, std, step, max_iter, z):
     """The best run as an :class:`EMResult` in the data's units, with its warnings.
 
     Healthy runs beat collapsed ones; among them the highest objective wins. The distinct
-    solutions become ``local_maxima``.
+    solutions become ``local_maxima``. ``z`` (the standardized data, or a sample of them) gives
+    each one's classification entropy, scaled to the size of the data.
     """
     if not runs:
         raise FitError(
             "every EM run ended with a non-finite log-likelihood; increase reg_covar or "
             "reduce n_components"
         )
-    healthy = [run for run in runs if not run.collapsed.any()]
-    ranked = sorted(healthy or runs, key=lambda run: -run.objective)
+    ranked = distinct(sorted(runs, key=lambda run: run.rank))
     method = "em" if isinstance(step, MaximumLikelihoodStep) else "map-em"
-    results = [_to_result(run, std, step.reg, method) for run in _distinct(ranked)]
+    results = [_to_result(run, std, step.reg, method, z) for run in ranked]
     result = results[0].with_local_maxima(results)
     best = ranked[0]
-    if not healthy:
+    if not best.healthy:
         warnings.warn(
             f"component(s) {np.flatnonzero(result.collapsed).tolist()} collapsed in every run "
             "(fewer than 2 effective observations or variance at the reg_covar floor); the "
@@ -422,28 +376,12 @@ def _result(runs, std, step, max_iter):
     return result
 
 
-def _distinct(runs):
-    """Runs whose (standardized) parameters differ from every better run: the local maxima."""
-    kept = []
-    for run in runs:
-        params = _sorted_params(run)
-        if all(
-            np.max(np.abs(params - _sorted_params(other))) > _SAME_MAXIMUM_ATOL for other in kept
-        ):
-            kept.append(run)
-    return kept
-
-
-def _sorted_params(run):
-    order = np.argsort(run.means, kind="stable")
-    return np.concatenate([run.weights[order], run.means[order], np.sqrt(run.variances[order])])
-
-
-def _to_result(run, std, reg, method):
+def _to_result(run, std, reg, method, z):
     """``run`` mapped back to the data's units, components sorted by mean."""
     means, variances = std.params_to_x(run.means, run.variances)
     order = np.argsort(means, kind="stable")
     shift = run.n_obs * np.log(std.scale)  # log-likelihood of x = that of z - N log(scale)
+    entropy = classification_entropy(z, run.weights, run.means, run.variances)
     return EMResult(
         weights=run.weights[order],
         means=means[order],
@@ -456,4 +394,5 @@ def _to_result(run, std, reg, method):
         reg_covar=reg * std.scale**2,
         collapsed=run.collapsed[order],
         method=method,
+        classification_entropy=entropy * run.n_obs / z.size,
     )

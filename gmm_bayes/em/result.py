@@ -8,17 +8,32 @@ import numpy as np
 from gmm_bayes import mixture
 from gmm_bayes._validation import as_data
 
-__all__ = ["MIN_COMPONENT_COUNT", "MIN_INIT_WEIGHT", "EMResult", "collapsed_components"]
+__all__ = [
+    "MIN_COMPONENT_COUNT",
+    "MIN_INIT_WEIGHT",
+    "MIN_SD_RATIO",
+    "EMResult",
+    "collapsed_components",
+]
 
 #: smallest weight handed to the PyMC model as a start (the Dirichlet's log density needs w > 0)
 MIN_INIT_WEIGHT = 1e-3
 #: a component with fewer effective observations than this is "collapsed"
 MIN_COMPONENT_COUNT = 2.0
+#: a component narrower than this fraction of the widest one is "collapsed" (Hathaway 1985)
+MIN_SD_RATIO = 1e-3
 
 
 def collapsed_components(weights, variances, n_obs, reg_covar):
-    """Components with fewer than ``MIN_COMPONENT_COUNT`` effective observations, or a variance
-    at most twice ``reg_covar`` (the regularization floor).
+    """Components that collapsed: fewer than ``MIN_COMPONENT_COUNT`` effective observations, a
+    variance at most twice ``reg_covar`` (the regularization floor), or a standard deviation
+    below ``MIN_SD_RATIO`` times the largest.
+
+    The likelihood grows without bound as a component shrinks onto one value (or onto a few
+    close ones while another component widens to cover the rest), so these fits win on
+    likelihood alone; the last rule is Hathaway's (1985) bound on the ratio of the variances.
+    A narrow component on a tight group of a few observations that passes all three (a
+    "near-spike") is a genuine, bounded maximum of the likelihood and counts as healthy.
 
     Parameters
     ----------
@@ -35,8 +50,12 @@ def collapsed_components(weights, variances, n_obs, reg_covar):
     --------
     >>> collapsed_components(np.array([0.999, 0.001]), np.array([1.0, 1.0]), 1000, 1e-6).tolist()
     [False, True]
+    >>> collapsed_components(np.array([0.5, 0.5]), np.array([1.0, 1e-7]), 1000, 0.0).tolist()
+    [False, True]
     """
-    return (weights * n_obs < MIN_COMPONENT_COUNT) | (variances <= 2 * reg_covar)
+    variances = np.asarray(variances)
+    narrow = variances < MIN_SD_RATIO**2 * np.max(variances)
+    return (weights * n_obs < MIN_COMPONENT_COUNT) | (variances <= 2 * reg_covar) | narrow
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,12 +81,18 @@ class EMResult:
     reg_covar : float
         The regularization added to each variance, in the data's squared units.
     collapsed : ndarray of bool, shape (K,)
-        Components that collapsed (fewer than 2 effective observations, or variance at most twice
-        ``reg_covar``); all False for a healthy fit.
+        Components that collapsed (:func:`collapsed_components`: fewer than 2 effective
+        observations, variance at most twice ``reg_covar``, or sd below 1/1000 of the widest);
+        all False for a healthy fit.
     method : str
         "em" (this package's maximum likelihood), "map-em" (``fit_em(..., priors=...)``: the
         posterior mode of :func:`gmm_bayes.build_model`) or "sklearn"
         (:func:`gmm_bayes.fit_sklearn`).
+    classification_entropy : float
+        ``-sum_n sum_k z_nk log z_nk`` over the fitted data, ``z_nk`` the responsibilities at
+        the returned parameters (:func:`gmm_bayes.em.entropy.classification_entropy`), stored
+        at fit time for :meth:`icl`; NaN when the fit did not compute it (scikit-learn's).
+        For a data source too large for memory it is the in-memory sample's, times N / M.
     local_maxima : tuple of EMResult
         The distinct solutions the restarts ended in, best first (``local_maxima[0]`` has this
         result's parameters). Used to spread posterior chains over competing modes.
@@ -91,6 +116,7 @@ class EMResult:
     reg_covar: float
     collapsed: np.ndarray
     method: str = "em"
+    classification_entropy: float = float("nan")
     local_maxima: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
@@ -132,6 +158,41 @@ class EMResult:
     def aic(self):
         """Akaike information criterion, ``-2 log L + 2 p``. Lower is better."""
         return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
+
+    def icl(self):
+        """Integrated completed likelihood, ``BIC - 2 sum_n sum_k z_nk log z_nk``. Lower is
+        better.
+
+        BIC plus twice the classification entropy (``classification_entropy``, >= 0): the
+        ICL-BIC of McLachlan & Peel (2000, section 6.10.3), the BIC of the completed data of
+        Biernacki, Celeux & Govaert (2000) with the responsibilities ``z_nk`` in place of the
+        unknown labels. It penalizes components that overlap, so it prefers well-separated
+        clusters where BIC prefers the best density. The sign convention is this package's
+        (lower is better); mclust's ``icl`` is the negative, and uses the MAP labels (0 or 1)
+        as the first factor, which gives a slightly larger entropy term.
+
+        Returns
+        -------
+        float
+            NaN when the fit has no classification entropy (``fit_sklearn``'s).
+
+        Examples
+        --------
+        >>> import gmm_bayes as gb
+        >>> fit = gb.fit_em([-1.1, -1.0, -0.9, 4.9, 5.0, 5.1], 2, init="quantile")
+        >>> bool(np.isclose(fit.icl(), fit.bic()))  # no observation is in doubt: entropy 0
+        True
+        """
+        return self.bic() + 2.0 * self.classification_entropy
+
+    def standard_errors(self, x, method="bootstrap", *, n_boot=200, level=0.95, random_state=None):
+        """Standard errors and confidence intervals of this estimate (see
+        :func:`gmm_bayes.em.standard_errors.standard_errors`)."""
+        from gmm_bayes.em.standard_errors import standard_errors
+
+        return standard_errors(
+            self, x, method=method, n_boot=n_boot, level=level, random_state=random_state
+        )
 
     # -- densities ---------------------------------------------------------------------------
 
@@ -215,7 +276,7 @@ class EMResult:
         """The estimate as an ``xarray.Dataset`` on dim ``component``.
 
         Data variables ``w``, ``mu``, ``sigma``, ``variance``, ``collapsed``; attributes hold the
-        log-likelihood, BIC, AIC, iterations, convergence and method.
+        log-likelihood, BIC, AIC, ICL, iterations, convergence and method.
         """
         import xarray as xr  # imported here: `import gmm_bayes` must not import xarray
 
@@ -234,6 +295,7 @@ class EMResult:
                 "log_likelihood": float(self.log_likelihood),
                 "bic": float(self.bic()),
                 "aic": float(self.aic()),
+                "icl": float(self.icl()),
                 "n_iter": int(self.n_iter),
                 "converged": int(self.converged),
                 "n_obs": int(self.n_obs),

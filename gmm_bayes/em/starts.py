@@ -14,9 +14,16 @@ from gmm_bayes._validation import as_component_vector, as_variances, as_weights
 from gmm_bayes.em.kernel import hard_stats
 from gmm_bayes.em.standardize import RELATIVE_REG_COVAR
 
-__all__ = ["INITS", "START_POOL_SIZE", "Start", "initial_params", "start_pool"]
+__all__ = [
+    "INITS",
+    "START_POOL_SIZE",
+    "Start",
+    "initial_params",
+    "kmeans_plusplus",
+    "start_pool",
+]
 
-INITS = ("kmeans++", "quantile", "random")
+INITS = ("mixed", "kmeans++", "quantile", "random")
 #: k-means++ and random starts pick centres among at most this many observations
 START_POOL_SIZE = 1 << 17
 
@@ -48,6 +55,11 @@ class Start:
             None if means is None else as_component_vector(means, "means_init", n_components),
             None if variances is None else as_variances(variances, n_components),
         )
+
+    @property
+    def empty(self):
+        """True when nothing is given: the starts are the search's own."""
+        return all(v is None for v in (self.weights, self.means, self.variances))
 
     @property
     def complete(self):
@@ -140,14 +152,51 @@ def _centres(z, k, init, rng):
     if init == "quantile":
         return None
     if init == "kmeans++":
-        from sklearn.cluster import kmeans_plusplus  # imported here: keeps `import gmm_bayes` cheap
-
-        seed = int(rng.integers(np.iinfo(np.int32).max))
-        return kmeans_plusplus(start_pool(z, rng)[:, None], k, random_state=seed)[0][:, 0]
+        return kmeans_plusplus(start_pool(z, rng), k, rng)
     # distinct values in data order (not sorted order), so that x -> -x picks the same points
     pool = start_pool(z, rng)
     firsts = np.sort(np.unique(pool, return_index=True)[1])
     return pool[rng.choice(firsts, size=k, replace=firsts.size < k)]
+
+
+def kmeans_plusplus(z, k, rng):
+    """K centres by greedy k-means++ (scikit-learn's ``kmeans_plusplus`` for one dimension).
+
+    The first centre is an observation drawn uniformly; each next one is the best (lowest
+    total squared distance to the nearest centre) of ``2 + log(K)`` observations drawn with
+    probability proportional to their squared distance to the nearest centre so far.
+
+    Parameters
+    ----------
+    z : ndarray, shape (N,)
+    k : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (K,)
+
+    Examples
+    --------
+    >>> z = np.array([-10.0, -9.9, 0.0, 0.1, 10.0, 10.1])
+    >>> np.sort(kmeans_plusplus(z, 3, np.random.default_rng(0))).round(0).tolist()
+    [-10.0, 0.0, 10.0]
+    """
+    trials = 2 + int(np.log(k))
+    centres = [z[rng.integers(z.size)]]
+    nearest = (z - centres[0]) ** 2
+    for _ in range(1, k):
+        total = nearest.sum()
+        if total == 0.0:  # fewer distinct values than centres: repeat one
+            centres.append(centres[-1])
+            continue
+        picks = np.searchsorted(np.cumsum(nearest), rng.random(trials) * total)
+        candidates = z[np.minimum(picks, z.size - 1)]
+        potentials = np.minimum(nearest, (z - candidates[:, None]) ** 2)
+        best = np.argmin(potentials.sum(axis=1))
+        centres.append(candidates[best])
+        nearest = potentials[best]
+    return np.array(centres)
 
 
 def _rank_groups(z, k):
