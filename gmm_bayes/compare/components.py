@@ -1,8 +1,10 @@
-"""Model comparison across numbers of components K: PSIS-LOO, stacking, BIC and AIC.
+"""Model comparison across numbers of components K: PSIS-LOO, stacking, BIC, AIC and ICL.
 
 :func:`compare_components` joins posteriors and fits made elsewhere (it never fits or samples).
-Sign conventions: BIC = -2 log L + p log N and AIC = -2 log L + 2p with p = 3K - 1, **lower is
-better**; elpd_loo is a log score, **higher is better**.
+Sign conventions: BIC = -2 log L + p log N, AIC = -2 log L + 2p (p = 3K - 1) and ICL = BIC + 2
+times the classification entropy, **lower is better**; elpd_loo is a log score, **higher is
+better**. The information criteria prefer a K among its healthy fits only: a collapsed
+component (a spike on a few points) buys likelihood without describing the data.
 """
 
 import warnings
@@ -13,16 +15,25 @@ import xarray as xr
 
 from gmm_bayes._validation import as_data, short_repr
 from gmm_bayes.bayes import Diagnostics, Status, diagnose
+from gmm_bayes.em.result import MIN_COMPONENT_COUNT
 
-__all__ = ["SIGN_CONVENTION", "compare_components", "row_status"]
+__all__ = ["CRITERIA", "SIGN_CONVENTION", "collapse_reason", "compare_components", "row_status"]
 
 SIGN_CONVENTION = (
-    "BIC = -2 log L + p log N and AIC = -2 log L + 2p (p = 3K - 1): lower is better. "
-    "elpd_loo (PSIS-LOO expected log predictive density): higher is better."
+    "BIC = -2 log L + p log N, AIC = -2 log L + 2p (p = 3K - 1) and ICL = BIC - 2 sum z log z: "
+    "lower is better. elpd_loo (PSIS-LOO expected log predictive density): higher is better."
 )
+#: the information criteria: column -> (label in the agreement sentence, fits it reads)
+CRITERIA = {
+    "em_bic": ("EM BIC", "em"),
+    "em_aic": ("EM AIC", "em"),
+    "em_icl": ("EM ICL", "em"),
+    "sklearn_bic": ("scikit-learn BIC", "sklearn"),
+    "map_bic": ("prior-regularized BIC", "map"),
+}
 
 
-def compare_components(x, posteriors, *, em_fits, sklearn_fits):
+def compare_components(x, posteriors, *, em_fits, sklearn_fits, map_fits=None):
     """Model comparison across numbers of components K.
 
     Parameters
@@ -37,12 +48,20 @@ def compare_components(x, posteriors, *, em_fits, sklearn_fits):
         K -> this package's EM fit, for every K in ``posteriors``.
     sklearn_fits : mapping of int to EMResult
         K -> scikit-learn's fit (:func:`gmm_bayes.fit_sklearn`), for every K in ``posteriors``.
+    map_fits : mapping of int to EMResult, optional
+        K -> the MAP-EM fit ``fit_em(x, K, priors=gb.Priors())``, for every K in
+        ``posteriors``: adds ``map_bic``, the prior-regularized BIC of Fraley & Raftery (2007),
+        ``-2 log L + p log N`` at the posterior mode, where the priors keep components from
+        collapsing onto a few points.
 
     Returns
     -------
     xarray.Dataset
-        On dim ``K``: ``em_log_likelihood``, ``em_bic``, ``em_aic``, ``em_converged``,
-        ``em_degenerate``, ``sklearn_bic``, ``elpd_loo``, ``elpd_loo_se``, ``p_loo``,
+        On dim ``K``: ``em_log_likelihood``, ``em_bic``, ``em_aic``, ``em_icl``,
+        ``em_converged``, ``em_degenerate``, ``em_collapse`` (why the EM fit collapsed: which
+        components, with too few observations, a variance at the floor or too narrow; "" when
+        healthy), ``sklearn_bic``, ``sklearn_degenerate``, ``map_bic`` and ``map_degenerate``
+        (with ``map_fits``), ``elpd_loo``, ``elpd_loo_se``, ``p_loo``,
         ``pareto_k_good`` / ``pareto_k_bad`` / ``pareto_k_very_bad`` (counts of observations
         with k <= the sample-size threshold, up to 1, above 1), ``pareto_k_max``,
         ``pareto_k_threshold``, ``divergences``, ``max_rhat``, ``min_ess_bulk``,
@@ -51,9 +70,17 @@ def compare_components(x, posteriors, *, em_fits, sklearn_fits):
         ``trustworthy`` (``Status.trustworthy``), ``verdict`` (plain language, for people),
         ``loo_rank`` (0 is best), ``elpd_diff`` and ``elpd_diff_se`` (to the best K),
         ``stacking_weight``. Attributes ``preferred_<criterion>`` (the K each criterion prefers:
-        ``em_bic``, ``em_aic``, ``sklearn_bic``, ``elpd_loo``, ``stacking_weight``),
-        ``criteria_agree`` (1 or 0), ``agreement`` (a sentence saying which K each criterion
-        prefers and how sure LOO is), ``loo_indistinguishable``, ``sign_convention``, ``n_obs``.
+        ``em_bic``, ``em_aic``, ``em_icl``, ``sklearn_bic``, ``map_bic`` (with ``map_fits``),
+        ``elpd_loo``, ``stacking_weight``), ``criteria_agree`` (1 or 0), ``agreement`` (a
+        sentence saying which K each criterion prefers, which K are left out as collapsed, and
+        how sure LOO is), ``loo_indistinguishable``, ``sign_convention``, ``n_obs``.
+
+        BIC, AIC and ICL prefer the best K among those whose fit is healthy (no collapsed
+        component); a K whose fit collapsed is never preferred, unless every K collapsed (then
+        the sentence says so). The report (:mod:`gmm_bayes.report`) shows
+        ``preferred_em_bic``, the maximum-likelihood BIC over healthy fits; it passes no
+        ``map_fits``, so the prior-regularized BIC is not on its pages. It picks K by
+        ``preferred_elpd_loo``.
 
     Examples
     --------
@@ -73,12 +100,14 @@ def compare_components(x, posteriors, *, em_fits, sklearn_fits):
     ks = sorted(posteriors)
     em_fits = _fits_for_each_k(em_fits, "em_fits", ks, x)
     sklearn_fits = _fits_for_each_k(sklearn_fits, "sklearn_fits", ks, x)
+    if map_fits is not None:
+        map_fits = _fits_for_each_k(map_fits, "map_fits", ks, x)
     rows, loos = {}, {}
     for k in ks:
         loo = _loo(posteriors[k], k)
         loos[f"K={k}"] = loo
         rows[k] = {
-            **_fit_columns(em_fits[k], sklearn_fits[k]),
+            **_fit_columns(em_fits[k], sklearn_fits[k], None if map_fits is None else map_fits[k]),
             **_loo_columns(loo),
             **_diagnostics_columns(_diagnostics(posteriors[k]), loo),
         }
@@ -185,15 +214,55 @@ def _diagnostics(tree):
     return diagnose(tree)
 
 
-def _fit_columns(em, sk):
-    return {
+def _fit_columns(em, sk, map_fit):
+    columns = {
         "em_log_likelihood": em.log_likelihood,
         "em_bic": em.bic(),
         "em_aic": em.aic(),
+        "em_icl": em.icl(),
         "em_converged": bool(em.converged),
         "em_degenerate": bool(em.degenerate),
+        "em_collapse": collapse_reason(em),
         "sklearn_bic": sk.bic(),
+        "sklearn_degenerate": bool(sk.degenerate),
     }
+    if map_fit is not None:
+        columns.update(map_bic=map_fit.bic(), map_degenerate=bool(map_fit.degenerate))
+    return columns
+
+
+def collapse_reason(fit):
+    """Why ``fit`` collapsed, in words ("" for a healthy fit).
+
+    Parameters
+    ----------
+    fit : EMResult
+
+    Returns
+    -------
+    str
+        One clause per collapsed component (numbered from 0, by mean): too few effective
+        observations, a variance at the ``reg_covar`` floor, or too narrow beside the widest
+        component (:func:`gmm_bayes.em.result.collapsed_components`).
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> fit = gb.fit_em([-1.1, -1.0, -0.9, 4.9, 5.0, 5.1], 2, init="quantile")
+    >>> collapse_reason(fit)
+    ''
+    """
+    reasons = []
+    counts = fit.weights * fit.n_obs
+    for k in np.flatnonzero(fit.collapsed):
+        if counts[k] < MIN_COMPONENT_COUNT:
+            why = f"{counts[k]:.2g} effective observations"
+        elif fit.variances[k] <= 2 * fit.reg_covar:
+            why = f"variance {fit.variances[k]:.2g} at the reg_covar floor"
+        else:
+            why = f"sd {fit.sigmas[k]:.2g}, under 1/1000 of the widest component's"
+        reasons.append(f"component {k} (mean {fit.means[k]:.4g}): {why}")
+    return "; ".join(reasons)
 
 
 def _loo_columns(loo):
@@ -230,12 +299,10 @@ def _preferences(ds):
     """Which K each criterion prefers, and the agreement sentence (dataset attributes)."""
     ks = ds["K"].values
     pref = {
-        "em_bic": int(ks[np.argmin(ds["em_bic"].values)]),
-        "em_aic": int(ks[np.argmin(ds["em_aic"].values)]),
-        "sklearn_bic": int(ks[np.argmin(ds["sklearn_bic"].values)]),
-        "elpd_loo": int(ks[np.argmax(ds["elpd_loo"].values)]),
-        "stacking_weight": int(ks[np.argmax(ds["stacking_weight"].values)]),
+        name: _healthy_minimum(ds, name, kind) for name, (_, kind) in CRITERIA.items() if name in ds
     }
+    pref["elpd_loo"] = int(ks[np.argmax(ds["elpd_loo"].values)])
+    pref["stacking_weight"] = int(ks[np.argmax(ds["stacking_weight"].values)])
     agree = len(set(pref.values())) == 1
     best = pref["elpd_loo"]
     close = [
@@ -251,12 +318,23 @@ def _preferences(ds):
     }
 
 
+def _healthy_minimum(ds, name, kind):
+    """The K of the lowest ``name`` among the K whose ``kind`` fit is healthy (among all K when
+    none is); NaN values (a fit without classification entropy) never win."""
+    values = ds[name].values.astype(float)
+    values = np.where(np.isfinite(values), values, np.inf)
+    healthy = ~ds[f"{kind}_degenerate"].values.astype(bool)
+    if healthy.any():
+        values = np.where(healthy, values, np.inf)
+    return int(ds["K"].values[np.argmin(values)])
+
+
 def _agreement(ds, pref, agree, best, close):
     ks = ds["K"].values
     parts = [
-        f"EM BIC prefers K={pref['em_bic']}",
-        f"EM AIC K={pref['em_aic']}",
-        f"scikit-learn BIC K={pref['sklearn_bic']}",
+        f"{label} prefers K={pref[name]}" for name, (label, _) in CRITERIA.items() if name in pref
+    ]
+    parts += [
         f"PSIS-LOO K={pref['elpd_loo']}",
         f"stacking puts most weight on K={pref['stacking_weight']}",
     ]
@@ -282,10 +360,14 @@ def _agreement(ds, pref, agree, best, close):
             "unreliable there."
         )
     degenerate = [int(k) for k, d in zip(ks, ds["em_degenerate"].values, strict=True) if d]
-    if degenerate:
+    if len(degenerate) == len(ks):
         sentence += (
-            f" EM's fit for K={', '.join(map(str, degenerate))} has a collapsed component (a "
-            "spike on a few points): its likelihood, and so its BIC and AIC, reward the spike "
-            "rather than the data's shape."
+            " EM's fit collapsed for every K (a component on a few points, see em_collapse): "
+            "BIC, AIC and ICL reward the spikes, not the data's shape."
+        )
+    elif degenerate:
+        sentence += (
+            f" EM's fit for K={', '.join(map(str, degenerate))} collapsed (a component on a few "
+            "points, see em_collapse): BIC, AIC and ICL leave it out."
         )
     return sentence
