@@ -1,16 +1,38 @@
-"""Command line: argument parsing only; the work is done by the library.
+"""Command line: argument parsing and the bounds of every option; the work is done by the library.
 
-Errors a user can fix (missing file, bad column, non-numeric cell, bad range or option) end with
-one line on stderr and exit code 2, without a traceback; they are all detected before any
-fitting starts. Anything that fails later is a bug and keeps its traceback (exit code 1). Ctrl-C
-exits with 130. Either way the previous report is left as it was.
+Errors a user can fix end with one line on stderr and exit code 2, without a traceback, and are
+all detected before any fitting starts: a bad file, column or cell; data that float64 cannot
+fit; an option out of its bounds (below); an output directory that is not safe to replace. The
+library's messages are put in the command line's words (``--column NAME``, not ``column=NAME``).
+Anything that fails later is a bug and keeps its traceback (exit code 1).
+
+SIGINT (Ctrl-C) and SIGTERM end a run at any moment with exit code 130 and 143: both raise
+``KeyboardInterrupt``, so the same clean-up runs, and the previous report is left byte-identical
+with no temporary directory behind (:mod:`gmm_bayes.report.atomic`).
+
+Bounds of the options (checked before any work):
+
+- ``--components``: K from 1 to ``min(N, MAX_COMPONENTS)``; a range is checked, never built;
+- ``--chains``: ``MIN_CHAINS`` (R-hat and the rank plots need two) to ``MAX_CHAINS``;
+- ``--draws``: ``MIN_DRAWS`` (PSIS-LOO fits its tail to the top 20 % of the draws, at least
+  five of them) to ``MAX_DRAWS``; ``--tune``: 1 to ``MAX_TUNE``;
+- N x chains x draws at most ``MAX_POINTWISE``: a report keeps two arrays of that many numbers
+  per K in memory (the pointwise log-likelihood and predictive draws);
+- ``--seed``: 0 to 2**32 - 1, NumPy's range of a 32-bit seed;
+- ``--out``: see :mod:`gmm_bayes.report.atomic` (a directory of its own, no symbolic link) and
+  :mod:`gmm_bayes.report.files` (missing, empty, or a previous report).
 """
 
 import argparse
+import contextlib
+import os
+import re
+import signal
 import sys
+import threading
 import time
-from pathlib import Path
 
+from gmm_bayes._validation import short_repr
 from gmm_bayes.conventions import SAMPLERS
 from gmm_bayes.data import DATASETS, dataset_column, dataset_path, read_data
 
@@ -21,6 +43,18 @@ BUNDLED_REPORTS = {
     "faithful": range(1, 5),
     "geyser_duration": range(1, 5),
 }
+#: largest K of --components (besides K <= N)
+MAX_COMPONENTS = 100
+#: chains: two for R-hat and the rank plots; at most one thread each
+MIN_CHAINS, MAX_CHAINS = 2, 64
+#: draws kept per chain
+MIN_DRAWS, MAX_DRAWS = 20, 100_000
+#: tuning steps per chain
+MAX_TUNE = 100_000
+#: observations x chains x draws of one K: two float64 arrays of 1.6 GB each at most
+MAX_POINTWISE = 2 * 10**8
+#: seeds of EM, scikit-learn and the sampler
+MAX_SEED = 2**32 - 1
 
 _EXAMPLES = """\
 examples:
@@ -33,16 +67,64 @@ examples:
       what `make report` runs
 
 bundled data sets: {names}
-A bad file, column, cell or range ends with one line on stderr and exit code 2.
+--out is replaced only when it is missing, empty, or a previous report.
+A bad file, column, cell, range, option or --out ends with one line on stderr and exit code 2;
+Ctrl-C and SIGTERM end with 130 and 143, the previous report left as it was.
 """
+
+#: the library's words -> the command line's (the library keeps its API's words)
+_CLI_WORDS = (
+    (r"pass column=NAME", "pass --column NAME"),
+    (r"pass column=None for a one-column file", "leave out --column for a one-column file"),
+    (
+        r"all (\d+) values of x equal (\S+) a Gaussian mixture has no scale to fit; pass "
+        r"reg_covar > 0 \(in squared units of x\) to fit components of that variance",
+        r"all \1 values equal \2 a Gaussian mixture has no scale to fit; give data with at "
+        "least two distinct values",
+    ),
+    (r"\bx has values from", "the values range from"),
+    (r"\bx has a spread of", "the values have a spread of"),
+    (
+        r"rescale x \(e\.g\. x / (\S+)\) and map the estimates back",
+        r"rescale the column in the file (e.g. divide it by \1) and scale the estimates back",
+    ),
+    (r"drop the outliers or fit them", "drop the outlying rows from the file or fit them"),
+    (r"n_components=(\d+)", r"K=\1"),
+    (r"the result marks them in `collapsed`\. ", ""),
+    (r"[Rr]educe n_components or increase reg_covar", "use a smaller --components"),
+    (r"increase reg_covar or reduce n_components", "use a smaller --components"),
+    (r"; reduce n_components", "; use a smaller --components"),
+    (r"; increase max_iter or tol", "; the table shows its last iterate"),
+)
 
 
 class UsageError(Exception):
     """A user mistake reported as one line and exit code 2."""
 
 
+def in_cli_words(message):
+    """A library message in the words of the command line (its options, not its arguments).
+
+    Examples
+    --------
+    >>> in_cli_words("f.csv: 2 columns ['a', 'b']; pass column=NAME to choose one")
+    "f.csv: 2 columns ['a', 'b']; pass --column NAME to choose one"
+    """
+    for pattern, replacement in _CLI_WORDS:
+        message = re.sub(pattern, replacement, message)
+    return message
+
+
 def parse_components(text):
-    """Parse ``"3"``, ``"1-5"`` or ``"1,2,4"`` into a sorted tuple of distinct K >= 1."""
+    """Parse ``"3"``, ``"1-5"`` or ``"1,2,4"`` into a sorted tuple of distinct K.
+
+    Every K lies in 1..``MAX_COMPONENTS``; a range's bounds are checked before it is built.
+
+    Examples
+    --------
+    >>> parse_components("1-3,5")
+    (1, 2, 3, 5)
+    """
     ks = set()
     for part in text.split(","):
         lo, sep, hi = part.strip().partition("-")
@@ -51,22 +133,42 @@ def parse_components(text):
             stop = int(hi) if sep else start
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"--components must look like 3, 1-5 or 1,2,4, got {text!r}"
+                f"--components must look like 3, 1-5 or 1,2,4, got {short_repr(text)}"
             ) from None
         if start < 1 or stop < start:
-            raise argparse.ArgumentTypeError(f"--components needs 1 <= first <= last, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"--components needs 1 <= first <= last, got {short_repr(text)}"
+            )
+        if stop > MAX_COMPONENTS:
+            raise argparse.ArgumentTypeError(
+                f"--components allows K up to {MAX_COMPONENTS}, got {stop}; use a smaller range"
+            )
         ks.update(range(start, stop + 1))
     return tuple(sorted(ks))
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+def _whole_number(low, high, why=""):
+    """An argparse type: a whole number in ``low..high``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high}{why}, got {short_repr(text)}"
+            )
+        return value
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _resolve_data(data, column):
@@ -75,9 +177,10 @@ def _resolve_data(data, column):
     Every problem with the input becomes a :class:`UsageError` (one line, exit code 2); errors
     raised later, inside the analysis, are bugs and keep their traceback.
     """
-    path = Path(data)
     name = None
-    if not path.exists() and data in DATASETS:
+    path = data
+    # a file of that name comes first; os.path.lexists is False for a path the OS refuses
+    if data in DATASETS and not os.path.lexists(data):
         name = data
         path, column = dataset_path(data), column or dataset_column(data)
     try:
@@ -89,14 +192,36 @@ def _resolve_data(data, column):
 def _check_ks(ks, n):
     if ks[-1] > n:
         raise UsageError(
-            f"n_components={ks[-1]} is larger than the number of observations ({n}); "
+            f"K={ks[-1]} is larger than the number of observations ({n}); "
             "use a smaller --components range"
         )
 
 
+def _check_posterior_size(n, args, label=""):
+    numbers = n * args.chains * args.draws
+    if numbers > MAX_POINTWISE:
+        raise UsageError(
+            f"{label}{n} observations x {args.chains} chains x {args.draws} draws = "
+            f"{numbers:.3g} numbers per K in each pointwise array, more than the "
+            f"{MAX_POINTWISE:.0e} a report holds in memory; lower --draws or --chains"
+        )
+
+
+def _check_out(out, names=None):
+    """The --out rules, checked early (they are checked again under the lock)."""
+    from gmm_bayes.report.atomic import check_target
+    from gmm_bayes.report.files import bundled_refusal, report_refusal
+
+    path = check_target(out)
+    if path.is_dir():
+        reason = report_refusal(path) if names is None else bundled_refusal(path, names)
+        if reason:
+            raise UsageError(reason)
+
+
 def _parser():
     names = ", ".join(DATASETS)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gmm-bayes",
         description=(
             "Univariate Gaussian mixtures: a fast EM fit, scikit-learn beside it, and a PyMC "
@@ -106,6 +231,11 @@ def _parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    seed = dict(
+        type=_whole_number(0, MAX_SEED),
+        default=0,
+        help=f"random seed of EM, scikit-learn and the sampler, 0 to {MAX_SEED} (0)",
+    )
 
     def data_args(p):
         p.add_argument("data", help=f"a CSV or text file, or a bundled data set ({names})")
@@ -113,20 +243,26 @@ def _parser():
             "--column", help="column name (needed when the file has several; default: the only one)"
         )
 
-    def sampling_args(p, default_seed=0):
+    def sampling_args(p):
         p.add_argument(
-            "--draws", type=_positive_int, default=1000, help="draws kept per chain (1000)"
+            "--draws",
+            type=_whole_number(MIN_DRAWS, MAX_DRAWS, " (PSIS-LOO needs 20 per chain)"),
+            default=1000,
+            help=f"draws kept per chain, {MIN_DRAWS} to {MAX_DRAWS} (1000)",
         )
         p.add_argument(
-            "--tune", type=_positive_int, default=1000, help="tuning steps per chain (1000)"
+            "--tune",
+            type=_whole_number(1, MAX_TUNE),
+            default=1000,
+            help=f"tuning steps per chain, 1 to {MAX_TUNE} (1000)",
         )
-        p.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
         p.add_argument(
-            "--seed",
-            type=int,
-            default=default_seed,
-            help="random seed of EM, scikit-learn and the sampler (0)",
+            "--chains",
+            type=_whole_number(MIN_CHAINS, MAX_CHAINS, " (R-hat needs two)"),
+            default=4,
+            help=f"chains, {MIN_CHAINS} to {MAX_CHAINS} (4)",
         )
+        p.add_argument("--seed", **seed)
         p.add_argument(
             "--sampler",
             choices=SAMPLERS,
@@ -147,9 +283,9 @@ def _parser():
         "--components",
         type=parse_components,
         default=(2,),
-        help="K, a range 1-5 or a list 1,2,4 (default 2)",
+        help=f"K, a range 1-5 or a list 1,2,4; K <= {MAX_COMPONENTS} (default 2)",
     )
-    fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fit.add_argument("--seed", **{**seed, "help": f"random seed, 0 to {MAX_SEED} (default 0)"})
 
     report = sub.add_parser(
         "report",
@@ -157,7 +293,7 @@ def _parser():
         description="For each K: EM, scikit-learn and the posterior side by side with "
         "diagnostics; then PSIS-LOO, stacking, BIC and AIC across K. Writes index.html, "
         "summary.md, estimates.csv, comparison.csv, posterior_K<k>.nc and figures into --out, "
-        "replacing it atomically (a failure leaves the previous report intact).",
+        "replacing it atomically (a failure or interruption leaves the previous report intact).",
     )
     data_args(report)
     report.add_argument(
@@ -165,9 +301,14 @@ def _parser():
         "-k",
         type=parse_components,
         default=(1, 2, 3, 4),
-        help="K values, e.g. 1-5 or 2,3 (default 1-4)",
+        help=f"K values, e.g. 1-5 or 2,3; K <= {MAX_COMPONENTS} (default 1-4)",
     )
-    report.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    report.add_argument(
+        "--out",
+        required=True,
+        help="output directory: missing, empty, or a previous report (replaced atomically); "
+        "not a symbolic link",
+    )
     sampling_args(report)
 
     bundled = sub.add_parser(
@@ -177,7 +318,12 @@ def _parser():
         + "; ".join(f"{n}: K={ks.start}-{ks.stop - 1}" for n, ks in BUNDLED_REPORTS.items())
         + ") and an index.html linking them; all swapped in together at the end.",
     )
-    bundled.add_argument("--out", default="reports", help="parent directory (default reports)")
+    bundled.add_argument(
+        "--out",
+        default="reports",
+        help="parent directory (default reports): missing, empty, or holding only README.md "
+        "(kept), index.html and the bundled reports",
+    )
     bundled.add_argument(
         "--only",
         nargs="+",
@@ -208,61 +354,113 @@ def _progress(line):
 
 def _run(args):
     if args.command == "fit":
-        from gmm_bayes.report.terminal import em_vs_sklearn, text_table
-
-        x, _, _, _ = _resolve_data(args.data, args.column)
-        _check_ks(args.components, x.size)
-        results = em_vs_sklearn(x, args.components, random_state=args.seed)
-        print(text_table(results))
-        for k, _, _, messages in results:
-            for m in messages:
-                print(f"K={k}: {m}", file=sys.stderr)
+        _fit(args)
     elif args.command == "report":
-        from gmm_bayes.data import DATASETS as info
-        from gmm_bayes.report.pipeline import write_report
-
-        x, path, column, name = _resolve_data(args.data, args.column)
-        _check_ks(args.components, x.size)
-        meta = info.get(name)
-        start = time.perf_counter()
-        write_report(
-            x,
-            args.out,
-            source=path,
-            column=column,
-            settings=_settings(args, args.components),
-            name=name,
-            units=meta.units if meta else None,
-            description=meta.description if meta else None,
-            progress=_progress,
-            quiet=args.quiet,
-        )
-        if not args.quiet:
-            _progress(f"wrote {args.out}/index.html in {time.perf_counter() - start:.1f} s")
+        _report(args)
     else:
-        from gmm_bayes.report.pipeline import write_bundled
+        _report_bundled(args)
 
-        names = args.only or list(BUNDLED_REPORTS)
-        write_bundled(
-            args.out,
-            {n: tuple(BUNDLED_REPORTS[n]) for n in names},
-            _settings(args, ()),
-            progress=_progress,
-            quiet=args.quiet,
-        )
+
+def _fit(args):
+    from gmm_bayes.report.terminal import em_vs_sklearn, text_table
+
+    x, _, _, _ = _resolve_data(args.data, args.column)
+    _check_ks(args.components, x.size)
+    results = em_vs_sklearn(x, args.components, random_state=args.seed)
+    print(text_table(results))
+    for k, _, _, messages in results:
+        for m in messages:
+            print(f"K={k}: {in_cli_words(m)}", file=sys.stderr)
+
+
+def _report(args):
+    from gmm_bayes.report.pipeline import write_report
+
+    _check_out(args.out)
+    x, path, column, name = _resolve_data(args.data, args.column)
+    _check_ks(args.components, x.size)
+    _check_posterior_size(x.size, args)
+    meta = DATASETS.get(name)
+    start = time.perf_counter()
+    write_report(
+        x,
+        args.out,
+        source=path,
+        column=column,
+        settings=_settings(args, args.components),
+        name=name,
+        units=meta.units if meta else None,
+        description=meta.description if meta else None,
+        progress=_progress,
+        quiet=args.quiet,
+    )
+    if not args.quiet:
+        _progress(f"wrote {args.out}/index.html in {time.perf_counter() - start:.1f} s")
+
+
+def _report_bundled(args):
+    from gmm_bayes.data import load_dataset
+    from gmm_bayes.report.pipeline import write_bundled
+
+    names = args.only or list(BUNDLED_REPORTS)
+    _check_out(args.out, names)
+    for name in names:
+        _check_posterior_size(load_dataset(name).size, args, label=f"{name}: ")
+    write_bundled(
+        args.out,
+        {n: tuple(BUNDLED_REPORTS[n]) for n in names},
+        _settings(args, ()),
+        progress=_progress,
+        quiet=args.quiet,
+    )
+
+
+@contextlib.contextmanager
+def _interrupting_signals():
+    """SIGINT and SIGTERM raise ``KeyboardInterrupt`` (one clean-up for both).
+
+    Yields the list of signals received, for the exit code. Signals ignored when the program
+    started (``nohup``, a background job) stay ignored.
+    """
+    received = []
+
+    def interrupt(signum, _frame):
+        received.append(signum)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) != signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def main(argv=None):
     """Entry point of ``gmm-bayes``; returns the exit code."""
-    from gmm_bayes.exceptions import DataError
+    from gmm_bayes.exceptions import DataError, FitError
+    from gmm_bayes.report.atomic import OutputError
 
     args = _parser().parse_args(argv)
-    try:
-        _run(args)
-    except (DataError, UsageError) as err:
-        print(f"gmm-bayes: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("gmm-bayes: interrupted; previous output left intact", file=sys.stderr)
-        return 130
+    with _interrupting_signals() as received:
+        try:
+            _run(args)
+        except (DataError, FitError, OutputError, UsageError) as err:
+            print(f"gmm-bayes: error: {in_cli_words(str(err))}", file=sys.stderr)
+            return 2
+        except BaseException as err:
+            # after a signal, whatever broke (a compiler child killed by the same Ctrl-C) is it
+            if not (isinstance(err, KeyboardInterrupt) or received):
+                raise
+            signum = received[-1] if received else signal.SIGINT
+            print(
+                f"gmm-bayes: interrupted ({signal.Signals(signum).name}); previous output left "
+                "intact",
+                file=sys.stderr,
+            )
+            return 128 + signum
     return 0

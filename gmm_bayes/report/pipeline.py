@@ -10,8 +10,11 @@ Layout of one report directory (:func:`write_report`)::
     fig/*.png
 
 :func:`write_bundled` writes one such directory per bundled data set plus an ``index.html``
-linking them. Every write is atomic (:mod:`gmm_bayes.report.atomic`): a failure or Ctrl-C
-leaves the previous report byte-identical and removes the temporary directory.
+linking them. Every write follows :mod:`gmm_bayes.report.atomic`: the output directory is
+checked (only a missing or empty one, or a previous report, is replaced:
+:func:`gmm_bayes.report.files.report_refusal`) and locked before any work, and swapped in at the
+end, so a failure, Ctrl-C or SIGTERM leaves the previous report byte-identical and no temporary
+directory behind.
 
 This module orchestrates: the fits and the sampling happen here (:func:`analyse`), the
 statistics in :mod:`gmm_bayes.compare`, the pages in :mod:`gmm_bayes.report.pages`, the
@@ -27,8 +30,17 @@ from pathlib import Path
 
 from gmm_bayes._validation import captured_warnings
 from gmm_bayes.conventions import EM_RESTARTS
-from gmm_bayes.report.atomic import atomic_directory, make_temp_dir, swap_in
-from gmm_bayes.report.files import write_dataset
+from gmm_bayes.report.atomic import (
+    OutputError,
+    atomic_directory,
+    check_target,
+    claimed,
+    deferred_signals,
+    make_temp_dir,
+    remove_leftovers,
+    swap_in,
+)
+from gmm_bayes.report.files import bundled_refusal, report_refusal, write_dataset, write_marker
 from gmm_bayes.report.provenance import ReportSettings, package_versions, source_meta, utc_now
 
 __all__ = ["KResult", "analyse", "point_fits", "write_bundled", "write_report"]
@@ -237,7 +249,7 @@ def write_report(
     x : ndarray, shape (N,)
         The data (read from ``source``).
     out : path
-        The report directory (created or replaced).
+        The report directory: created, or replaced when it is empty or a previous report.
     source : path
         The data file (its path and sha256 are stated on the page).
     column : str, optional
@@ -254,6 +266,12 @@ def write_report(
     -------
     pathlib.Path
         ``out``.
+
+    Raises
+    ------
+    gmm_bayes.report.atomic.OutputError
+        Before any work: ``out`` cannot be written, holds something other than a previous
+        report, or another run is writing it.
     """
     settings = settings or ReportSettings()
     progress = _quiet_progress if quiet else progress
@@ -267,7 +285,7 @@ def write_report(
         notebook=(name == "seed_notebook"),
     )
     start = time.perf_counter()
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, refusal=report_refusal) as tmp:
         _build_one(tmp, x, meta, settings, progress, quiet, start)
     return Path(out)
 
@@ -278,7 +296,9 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
     Parameters
     ----------
     out : path
-        Parent directory (e.g. ``reports``); other files in it (``README.md``) are kept.
+        Parent directory (e.g. ``reports``): missing, empty, or holding only ``README.md``
+        (kept), ``index.html`` and the bundled data sets' report directories
+        (:func:`gmm_bayes.report.files.bundled_refusal`).
     datasets : mapping of str to tuple of int
         Bundled data set name -> K values.
     settings : ReportSettings
@@ -293,52 +313,66 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
     pathlib.Path
         ``out``.
 
+    Raises
+    ------
+    gmm_bayes.report.atomic.OutputError
+        Before any work, as :func:`write_report`.
+
     Every data set is built in one temporary directory inside ``out``, and all are swapped in
     together at the end: a failure or Ctrl-C leaves every previous report as it was.
     """
+    progress = _quiet_progress if quiet else progress
+    out = check_target(out)
+    with claimed([out / name for name in [*datasets, "index.html"]]):
+        remove_leftovers(out, ".build-")
+        reason = bundled_refusal(out, list(datasets)) if out.exists() else None
+        if reason:
+            raise OutputError(reason)
+        start = time.perf_counter()
+        stage = make_temp_dir(out, ".build-")
+        try:
+            _build_bundled(stage, datasets, settings, progress, quiet, start)
+            write_marker(out, "bundled")
+            swap_in({out / name: stage / name for name in [*datasets, "index.html"]})
+        finally:
+            with deferred_signals():
+                shutil.rmtree(stage, ignore_errors=True)
+    progress(f"wrote {out}/index.html in {time.perf_counter() - start:.1f} s")
+    return out
+
+
+def _build_bundled(stage, datasets, settings, progress, quiet, start):
+    """Every data set's report and the index linking them, into ``stage``."""
     from gmm_bayes.data import DATASETS, dataset_column, dataset_path, read_data
     from gmm_bayes.report.pages import bundled_row, render
 
-    progress = _quiet_progress if quiet else progress
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    stage = make_temp_dir(out, ".build-")
-    try:
-        rows = []
-        for name, ks in datasets.items():
-            path, column = dataset_path(name), dataset_column(name)
-            info = DATASETS[name]
-            meta = source_meta(
-                path,
-                column,
-                name=name,
-                title=f"{name} ({column}, {info.units})",
-                units=info.units,
-                description=info.description,
-                notebook=(name == "seed_notebook"),
-                bundled=True,
-            )
-            (stage / name).mkdir()
-            x = read_data(path, column=column)
-            ctx = _build_one(
-                stage / name, x, meta, replace(settings, ks=tuple(ks)), progress, quiet
-            )
-            rows.append(bundled_row(ctx, info.description))
-        html = render(
-            "index.html",
-            rows=rows,
-            settings=[s for s in settings.describe() if s[0] != "K compared"],
-            versions=package_versions(),
-            written=utc_now(),
-            elapsed=f"{time.perf_counter() - start:.1f} s",
+    rows = []
+    for name, ks in datasets.items():
+        path, column = dataset_path(name), dataset_column(name)
+        info = DATASETS[name]
+        meta = source_meta(
+            path,
+            column,
+            name=name,
+            title=f"{name} ({column}, {info.units})",
+            units=info.units,
+            description=info.description,
+            notebook=(name == "seed_notebook"),
+            bundled=True,
         )
-        (stage / "index.html").write_text(html, encoding="utf-8")
-        swap_in({out / name: stage / name for name in [*datasets, "index.html"]})
-        progress(f"wrote {out}/index.html in {time.perf_counter() - start:.1f} s")
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return out
+        (stage / name).mkdir()
+        x = read_data(path, column=column)
+        ctx = _build_one(stage / name, x, meta, replace(settings, ks=tuple(ks)), progress, quiet)
+        rows.append(bundled_row(ctx, info.description))
+    html = render(
+        "index.html",
+        rows=rows,
+        settings=[s for s in settings.describe() if s[0] != "K compared"],
+        versions=package_versions(),
+        written=utc_now(),
+        elapsed=f"{time.perf_counter() - start:.1f} s",
+    )
+    (stage / "index.html").write_text(html, encoding="utf-8")
 
 
 def _build_one(directory, x, meta, settings, progress, quiet, start=None):

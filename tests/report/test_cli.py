@@ -27,13 +27,13 @@ def test_fit_prints_both_engines(capsys):
         (["fit", "{csv}", "--column", "nope"], "no column 'nope'"),
         (["fit", "{csv}", "--column", "b"], "line 3: not a number: 'x'"),
         (["fit", "{csv}", "--column", "a", "-k", "5-2"], "1 <= first <= last"),
-        (["fit", "{csv}", "--column", "a", "-k", "9"], "n_components=9 is larger"),
+        (["fit", "{csv}", "--column", "a", "-k", "9"], "K=9 is larger than the number of"),
         (["report", "missing.csv", "--out", "{out}"], "missing.csv: no such file"),
         (["report", "{csv}", "--column", "nope", "--out", "{out}"], "no column 'nope'"),
         (["report", "{csv}", "--column", "b", "--out", "{out}"], "line 3: not a number: 'x'"),
         (["report", "{csv}", "--column", "a", "--components", "x", "--out", "{out}"], "1-5"),
         (["report", "{csv}", "--column", "a", "--components", "2-9", "--out", "{out}"], "larger"),
-        (["report", "{csv}", "--column", "a", "--draws", "0", "--out", "{out}"], ">= 1"),
+        (["report", "{csv}", "--column", "a", "--draws", "0", "--out", "{out}"], "20 to 100000"),
         (["report", "{csv}", "--column", "a", "--sampler", "stan", "--out", "{out}"], "stan"),
         (["report", "{csv}", "--column", "a"], "--out"),
     ],
@@ -47,10 +47,7 @@ def test_errors_are_one_line_exit_2(tmp_path, args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
-    if args[0] == "fit" or "--out" in args:
-        # our own errors are exactly one line; argparse adds its usage line before its own
-        error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
-        assert len(error_lines) == 1
+    assert len(result.stderr.splitlines()) == 1  # argparse's too: usage is one --help away
 
 
 def test_help_explains():
