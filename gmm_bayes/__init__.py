@@ -34,6 +34,7 @@ _LAZY = {
     "diagnose": "gmm_bayes.bayes.diagnostics",
     "Diagnostics": "gmm_bayes.bayes.diagnostics",
     "posterior_modes": "gmm_bayes.bayes.modes",
+    "log_evidence": "gmm_bayes.bayes.evidence",
 }
 
 __all__ = [

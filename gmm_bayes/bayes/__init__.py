@@ -12,7 +12,9 @@ In pipeline order:
   :func:`sample_posterior`;
 - :mod:`~gmm_bayes.bayes.pointwise`, :mod:`~gmm_bayes.bayes.component_membership`,
   :mod:`~gmm_bayes.bayes.modes`, :mod:`~gmm_bayes.bayes.diagnostics`: what the posterior
-  tree holds besides the draws, :func:`membership`, :func:`posterior_modes`, :func:`diagnose`.
+  tree holds besides the draws, :func:`membership`, :func:`posterior_modes`, :func:`diagnose`;
+- :mod:`~gmm_bayes.bayes.evidence_target`, :mod:`~gmm_bayes.bayes.tempered_smc`,
+  :mod:`~gmm_bayes.bayes.evidence`: :func:`log_evidence`, the marginal likelihood of each K.
 
 Names load on first use: ``gmm_bayes.bayes.Priors`` does not import PyMC.
 """
@@ -36,6 +38,8 @@ _LAZY = {
     "Diagnostics": "gmm_bayes.bayes.diagnostics",
     "Status": "gmm_bayes.bayes.diagnostics",
     "posterior_modes": "gmm_bayes.bayes.modes",
+    "log_evidence": "gmm_bayes.bayes.evidence",
+    "Evidence": "gmm_bayes.bayes.evidence",
 }
 __all__ = list(_LAZY)
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
