@@ -2,6 +2,7 @@
 information against finite differences and the closed form, bootstrap against information,
 coverage by simulation, component matching, and bad input."""
 
+import functools
 import subprocess
 import sys
 import warnings
@@ -26,9 +27,20 @@ def truth_sample(seed, n=500):
     return mixture_sample(n, TRUTH["w"], TRUTH["mu"], TRUTH["sigma"], seed=seed)
 
 
+@functools.cache
 def fitted(seed=0, n=500):
+    """A maximum-likelihood fit of ``truth_sample(seed, n)`` and the data (shared: both are
+    left unchanged by the tests)."""
     x = truth_sample(seed, n)
     return gb.fit_em(x, 2, random_state=seed), x
+
+
+def fitted_from_truth(seed):
+    """EM started at the truth: the maximum a good search finds, without the search's cost (the
+    simulations are about the intervals, not about finding the maximum)."""
+    x = truth_sample(seed)
+    start = {"weights_init": TRUTH["w"], "means_init": TRUTH["mu"]}
+    return gb.fit_em(x, 2, **start, variances_init=TRUTH["sigma"] ** 2), x
 
 
 def hand_made(x, weights, means, variances):
@@ -162,10 +174,12 @@ def coverage(method, n_sets, level, n_boot=200):
     """Fraction of ``n_sets`` simulated data sets whose intervals hold the truth, per parameter."""
     hits = {name: np.zeros(2) for name in PARAMS}
     for i in range(n_sets):
-        fit, x = fitted(seed=10_000 + i)
+        fit, x = fitted_from_truth(seed=10_000 + i)
         se = standard_errors(fit, x, method=method, level=level, n_boot=n_boot, random_state=i)
         for name, truth in TRUTH.items():
-            hits[name] += (se[f"{name}_lower"].values <= truth) & (truth <= se[f"{name}_upper"])
+            hits[name] += (se[f"{name}_lower"].values <= truth) & (
+                truth <= se[f"{name}_upper"].values
+            )
     return {name: count / n_sets for name, count in hits.items()}
 
 
@@ -182,6 +196,8 @@ def test_information_intervals_cover_the_truth_at_their_level():
 
 @pytest.mark.slow
 def test_bootstrap_intervals_cover_the_truth_at_their_level():
+    # measured for this test: 500 other data sets gave 0.916 .. 0.94, a little under 0.95 as
+    # expected, since quantiles of 200 replicates alone cover 0.941 of a normal (20000 trials)
     assert_covers(coverage("bootstrap", 200, 0.95), 0.95, 200)
 
 
@@ -427,3 +443,13 @@ def test_no_warning_for_a_healthy_bootstrap():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         standard_errors(fit, x, n_boot=10, random_state=0)
+
+
+def test_the_result_method_gives_the_same_dataset():
+    fit, x = fitted()
+    assert fit.standard_errors(x, method="information").identical(
+        standard_errors(fit, x, method="information")
+    )
+    assert fit.standard_errors(x, n_boot=10, level=0.9, random_state=3).identical(
+        standard_errors(fit, x, n_boot=10, level=0.9, random_state=3)
+    )
