@@ -1,5 +1,11 @@
 """EM speed and scale: gmm_bayes.fit_em against scikit-learn, measured side by side in one run.
 
+First the default fit (the search for the best maximum, :mod:`gmm_bayes.em.search`) on the
+bundled data sets, K = 1..6: its time and log-likelihood beside scikit-learn's default
+``GaussianMixture`` fit and, with ``--before PATH`` (a checkout of the package before the
+search, e.g. ``git archive <commit> gmm_bayes | tar -x -C PATH``), the previous default.
+``--defaults`` runs that table only (about a minute).
+
 Same data, same start (weights, means, precisions), same number of iterations (tol=0, fixed
 max_iter), K=3. For each N it prints the time of one EM iteration (from fits of 1 and of I
 iterations: (t_I - t_1) / (I - 1)) and of the whole fit of I iterations, which includes all the
@@ -12,6 +18,7 @@ is set (see the note printed); the README's numbers come from
 behind the EM kernel's design: bench/README.md.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -32,6 +39,10 @@ SKLEARN_ITERATIONS_1E7 = 3
 REPEATS = {"ours": 5, "sklearn": 3}
 SIZES = (10**4, 10**5, 10**6, 10**7)
 K = 3
+#: bundled data sets of the default-fit table (galaxy_mass is galaxy in other units)
+DEFAULT_FIT_DATA = ("galaxy", "faithful", "geyser_duration", "geyser_waiting", "seed_notebook")
+DEFAULT_FIT_KS = range(1, 7)
+DEFAULT_FIT_REPEATS = 3
 
 
 def problem(n, seed=0):
@@ -210,6 +221,72 @@ def dask_rows(n=10**7, chunk=10**6):
         row("Zarr on local disk, threaded scheduler", da.from_zarr(f"{tmp}/x.zarr"))
 
 
+def measure_defaults(library):
+    """Best-of-``DEFAULT_FIT_REPEATS`` seconds and the log-likelihood of the default fit (ours:
+    ``fit_em(x, K, random_state=0)``; scikit-learn: ``fit_sklearn(x, K, random_state=0)``)."""
+    fit = gb.fit_em if library == "ours" else gb.fit_sklearn
+    fit(gb.load_dataset("galaxy"), 2, random_state=0)  # imports before timing
+    rows = {}
+    for name in DEFAULT_FIT_DATA:
+        x = gb.load_dataset(name)
+        for k in DEFAULT_FIT_KS:
+            seconds, result = best_time(
+                functools.partial(fit, x, k, random_state=0), DEFAULT_FIT_REPEATS
+            )
+            rows[f"{name}/{k}"] = {
+                "seconds": seconds,
+                "ll": float(result.log_likelihood),
+                "collapsed": bool(result.degenerate),
+            }
+    return rows
+
+
+def measure_defaults_apart(library, tree=None):
+    """:func:`measure_defaults` in a fresh process, importing gmm_bayes from ``tree`` if given."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([tree, env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure-defaults", library],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tree or os.getcwd(),
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def default_fit_table(before=None):
+    ours, sklearn = measure_defaults_apart("ours"), measure_defaults_apart("sklearn")
+    old = measure_defaults_apart("ours", before) if before else None
+    print(f"\nDefault fit, K = 1..6 on the bundled data; best of {DEFAULT_FIT_REPEATS}, ms;")
+    print("log-likelihood (* a collapsed fit)")
+    head = f"{'data':<16} {'K':>1} | {'ours':>6} {'sklearn':>7}"
+    head += f" {'before':>6} |" if old else " |"
+    head += f" {'ll ours':>10} {'ll sklearn':>11}" + (f" {'ll before':>10}" if old else "")
+    print(head)
+    totals = {"ours": 0.0, "sklearn": 0.0, "before": 0.0}
+    for key in ours:
+        name, k = key.split("/")
+        tables = {"ours": ours, "sklearn": sklearn, **({"before": old} if old else {})}
+        times = {label: 1e3 * t[key]["seconds"] for label, t in tables.items()}
+        lls = {
+            label: f"{t[key]['ll']:.3f}{'*' if t[key]['collapsed'] else ' '}"
+            for label, t in tables.items()
+        }
+        for label, ms in times.items():
+            totals[label] += ms
+        line = f"{name:<16} {k:>1} | {times['ours']:>6.0f} {times['sklearn']:>7.0f}"
+        line += f" {times['before']:>6.0f} |" if old else " |"
+        line += f" {lls['ours']:>10} {lls['sklearn']:>11}" + (
+            f" {lls['before']:>10}" if old else ""
+        )
+        print(line)
+    summary = f"total ms: ours {totals['ours']:.0f}, scikit-learn {totals['sklearn']:.0f}"
+    print(summary + (f", before {totals['before']:.0f}" if old else ""))
+
+
 def load_average():
     one, five, fifteen = os.getloadavg()
     print(f"load average (1, 5, 15 min): {one:.2f} {five:.2f} {fifteen:.2f}")
@@ -235,9 +312,17 @@ def main():
     if sys.argv[1:2] == ["--measure"]:
         print(json.dumps(measure(sys.argv[2], int(sys.argv[3]))))
         return
+    if sys.argv[1:2] == ["--measure-defaults"]:
+        print(json.dumps(measure_defaults(sys.argv[2])))
+        return
+    before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
     # on a shared machine other processes' load distorts every number: shown before and after
     load_average()
     t0 = time.perf_counter()
+    default_fit_table(before)
+    if "--defaults" in sys.argv:
+        load_average()
+        return
     em_table()
     peak_memory()
     dask_rows()

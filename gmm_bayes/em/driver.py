@@ -136,7 +136,7 @@ def fit_em(
     n_components : int
         K, between 1 and N.
     n_init : int, default 5
-        Runs to convergence at K, the best of ``8 * n_init`` screened restarts and of the
+        Runs to convergence at K, the best of ``2 * n_init`` screened restarts and of the
         insertion starts (:mod:`gmm_bayes.em.search`); more if none of them reaches the best
         fit with K-1 components. Deterministic starts (``init="quantile"`` or all three
         ``*_init`` given) run once, with no search.

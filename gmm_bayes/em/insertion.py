@@ -26,8 +26,8 @@ __all__ = [
     "insertion_starts",
 ]
 
-#: window sizes: a count of observations, or (below 1) a fraction of them
-WINDOW_SIZES = (3, 4, 6, 10, 16, 0.1, 0.2, 0.35)
+#: window sizes: a count of observations (int), or a fraction of them (float; 1.0 is all)
+WINDOW_SIZES = (3, 4, 6, 10, 16, 0.1, 0.2, 0.35, 0.6, 1.0)
 #: candidates kept per window size (by a first score on the window's own points)
 PER_WINDOW_SIZE = 8
 #: partial EM iterations fitting each candidate
@@ -114,7 +114,7 @@ def _window_candidates(zs, log_f, reg):
     m = zs.size
     means, variances = [], []
     for size in WINDOW_SIZES:
-        size = int(size * m) if size < 1 else size
+        size = round(size * m) if isinstance(size, float) else size
         if not 2 <= size <= m:
             continue
         offsets = np.arange(0, m - size + 1, max(1, size // 3))
@@ -124,7 +124,9 @@ def _window_candidates(zs, log_f, reg):
         share = size / m
         log_phi = _log_normal(window, mu, var)
         lf = log_f[first[:, None] + np.arange(size)]
-        gain = (np.logaddexp(np.log1p(-share) + lf, np.log(share) + log_phi) - lf).sum(axis=1)
+        with np.errstate(divide="ignore"):  # share 1: the window of all the data
+            gain = np.logaddexp(np.log1p(-share) + lf, np.log(share) + log_phi) - lf
+        gain = gain.sum(axis=1)
         gain[window[:, -1] == window[:, 0]] = -np.inf
         best = np.argsort(-gain)[:PER_WINDOW_SIZE]
         best = best[np.isfinite(gain[best])]

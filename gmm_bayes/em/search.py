@@ -38,17 +38,17 @@ __all__ = [
 ]
 
 #: EM iterations of every start before the best are run to convergence
-SCREEN_ITER = 20
+SCREEN_ITER = 10
 #: screened k-means++ and random starts per run to convergence (``n_init``), at K only
-SCREEN_PER_RUN = 8
+SCREEN_PER_RUN = 2
 #: distinct healthy maxima at k-1 that new components are inserted into
 BEAM = 3
 #: insertion starts per maximum at k-1
-INSERTIONS = 8
+INSERTIONS = 6
 #: runs to convergence at each k below K
-LOWER_RUNS = 3
+LOWER_RUNS = 2
 #: runs whose standardized parameters differ by less than this are the same maximum
-SAME_MAXIMUM_ATOL = 1e-4
+SAME_MAXIMUM_ATOL = 1e-2
 
 
 def find_maxima(z, start, options, step):
@@ -128,10 +128,22 @@ def _level(z, k, options, step, start, *, n_runs, below, top=False):
     ]
     if top:
         starts += _screened_starts(z, k, options, start)
+    target = bases[0].objective if bases and isinstance(step, MaximumLikelihoodStep) else None
+    runs = _converge_best(
+        source, _screen(source, starts, step, options), n_runs, target, step, options
+    )
+    return runs
+
+
+def _screen(source, starts, step, options):
+    """``SCREEN_ITER`` iterations from each start; the runs, best first."""
     n_iter = min(SCREEN_ITER, options.max_iter)
     screened = [run_em(source, p, step, tol=options.tol, max_iter=n_iter) for p in starts]
-    screened = sorted((run for run in screened if run is not None), key=lambda run: run.rank)
-    target = bases[0].objective if bases and isinstance(step, MaximumLikelihoodStep) else None
+    return sorted((run for run in screened if run is not None), key=lambda run: run.rank)
+
+
+def _converge_best(source, screened, n_runs, target, step, options):
+    """The best ``n_runs`` screened runs to convergence, and more until ``_reached``."""
     runs = []
     for i, candidate in enumerate(screened):
         if i >= n_runs and _reached(runs, target):
