@@ -91,6 +91,7 @@ _CLI_WORDS = (
     (r"drop the outliers or fit them", "drop the outlying rows from the file or fit them"),
     (r"n_components=(\d+)", r"K=\1"),
     (r"the result marks them in `collapsed`\. ", ""),
+    (r"at the reg_covar floor", "at the regularization floor"),
     (r"[Rr]educe n_components or increase reg_covar", "use a smaller --components"),
     (r"increase reg_covar or reduce n_components", "use a smaller --components"),
     (r"; reduce n_components", "; use a smaller --components"),

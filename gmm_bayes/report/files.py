@@ -91,7 +91,7 @@ empty directory, or a previous report's
     entries = _entries(directory)
     if isinstance(entries, str):
         return entries
-    foreign = [name for name, mode in entries.items() if not _report_entry(directory, name, mode)]
+    foreign = [found for name, mode in entries.items() for found in _foreign(directory, name, mode)]
     if foreign:
         return (
             f"{directory}: it holds {_names(foreign)}, which a report does not write, and would "
@@ -159,15 +159,16 @@ def _entries(directory):
         return f"{directory}: cannot be read ({err.strerror}); choose another output directory"
 
 
-def _report_entry(directory, name, mode):
+def _foreign(directory, name, mode):
+    """The entry ``name`` (or, in ``fig/``, its entries) unless a report writes it."""
     if name == MARKER or _REPORT_FILES.fullmatch(name):
-        return stat.S_ISREG(mode)
+        return [] if stat.S_ISREG(mode) else [name]
     if name != "fig" or not stat.S_ISDIR(mode):
-        return False
+        return [name]
     figures = _entries(os.path.join(directory, name))
-    return not isinstance(figures, str) and all(
-        n.endswith(".png") and stat.S_ISREG(m) for n, m in figures.items()
-    )
+    if isinstance(figures, str):
+        return [name]
+    return [f"fig/{n}" for n, m in figures.items() if not (n.endswith(".png") and stat.S_ISREG(m))]
 
 
 def _names(names):
