@@ -26,8 +26,8 @@ __all__ = [
     "insertion_starts",
 ]
 
-#: window sizes: a count of observations (int), or a fraction of them (float; 1.0 is all)
-WINDOW_SIZES = (3, 4, 6, 10, 16, 0.1, 0.2, 0.35, 0.6, 1.0)
+#: window sizes: a count of observations (int), or a fraction of them (float)
+WINDOW_SIZES = (3, 4, 6, 10, 16, 0.1, 0.2, 0.35, 0.6)
 #: candidates kept per window size (by a first score on the window's own points)
 PER_WINDOW_SIZE = 8
 #: partial EM iterations fitting each candidate
@@ -59,7 +59,8 @@ def insertion_starts(z, params, reg, rng, n_starts):
     list of tuple of ndarray, shape (K,)
         ``(weights, means, variances)``, the candidate with the largest gain in log-likelihood
         first; candidates that would collapse (see :func:`~.result.collapsed_components`, and
-        most of their weight on one repeated value) are left out.
+        most of their weight on one repeated value) or copy a component of ``params`` (EM would
+        stay at that saddle) are left out.
 
     Examples
     --------
@@ -81,13 +82,15 @@ def insertion_starts(z, params, reg, rng, n_starts):
         & ~collapsed_components(alpha, variances, z.size, reg)
         & ~_on_one_value(zs, r, nk)
     )
+    weights, old_means, old_variances = params
+    existing = list(zip(old_means, old_variances, strict=True))
     chosen = []
     for i in np.argsort(-gain):
-        if ok[i] and all(_differ(means, variances, i, j) for j in chosen):
+        others = existing + [(means[j], variances[j]) for j in chosen]
+        if ok[i] and all(_differ(means[i], variances[i], m, v) for m, v in others):
             chosen.append(i)
         if len(chosen) == n_starts:
             break
-    weights, old_means, old_variances = params
     return [
         (
             np.append(weights * (1 - alpha[i]), alpha[i]),
@@ -124,9 +127,7 @@ def _window_candidates(zs, log_f, reg):
         share = size / m
         log_phi = _log_normal(window, mu, var)
         lf = log_f[first[:, None] + np.arange(size)]
-        with np.errstate(divide="ignore"):  # share 1: the window of all the data
-            gain = np.logaddexp(np.log1p(-share) + lf, np.log(share) + log_phi) - lf
-        gain = gain.sum(axis=1)
+        gain = (np.logaddexp(np.log1p(-share) + lf, np.log(share) + log_phi) - lf).sum(axis=1)
         gain[window[:, -1] == window[:, 0]] = -np.inf
         best = np.argsort(-gain)[:PER_WINDOW_SIZE]
         best = best[np.isfinite(gain[best])]
@@ -168,7 +169,8 @@ def _on_one_value(zs, r, nk):
     return np.add.reduceat(r, starts, axis=1).max(axis=1) > ONE_VALUE_SHARE * nk
 
 
-def _differ(means, variances, i, j):
-    """Candidates i and j are not the same component (mean or width apart)."""
-    wide = np.sqrt(max(variances[i], variances[j]))
-    return abs(means[i] - means[j]) > 0.5 * wide or abs(np.log(variances[i] / variances[j])) > 1
+def _differ(mean_a, variance_a, mean_b, variance_b):
+    """Two components are not the same (means or widths apart): a copy of a component would
+    start EM at a saddle, where it stays."""
+    wide = np.sqrt(max(variance_a, variance_b))
+    return abs(mean_a - mean_b) > 0.5 * wide or abs(np.log(variance_a / variance_b)) > 1

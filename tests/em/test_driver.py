@@ -157,7 +157,8 @@ def test_change_of_units_maps_the_fit(a, init):
     np.testing.assert_allclose(fit.means, a * ref.means[order] + b, rtol=1e-9, atol=abs(a) * 1e-7)
     np.testing.assert_allclose(fit.sigmas, abs(a) * ref.sigmas[order], rtol=1e-6)
     assert fit.log_likelihood == pytest.approx(ref.log_likelihood - x.size * np.log(abs(a)), 1e-9)
-    assert fit.n_iter == ref.n_iter
+    if init == "quantile":  # one run: the same iterates; a search may pick another run, by a
+        assert fit.n_iter == ref.n_iter  # rounding error, that ends at the same maximum
 
 
 def test_absolute_reg_covar_is_not_unit_free():
