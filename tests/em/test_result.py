@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gmm_bayes as gb
-from gmm_bayes.em.result import EMResult, collapsed_components
+from gmm_bayes.em.result import MIN_SD_RATIO, EMResult, collapsed_components
 from gmm_bayes.exceptions import DegenerateFitWarning
 
 
@@ -104,6 +104,23 @@ def test_collapsed_components_are_few_points_or_variance_at_the_floor():
     weights, variances = np.array([0.5, 0.49, 0.01]), np.array([1.0, 2e-3, 1.0])
     assert collapsed_components(weights, variances, 100, 1e-3).tolist() == [False, True, True]
     assert collapsed_components(weights, variances, 300, 1e-4).tolist() == [False] * 3
+
+
+def test_a_component_a_thousand_times_narrower_than_the_widest_collapsed():
+    """Hathaway's bound: sd below MIN_SD_RATIO (1e-3) times the largest sd, whatever the
+    regularization (here 0, as under priors)."""
+    weights = np.array([0.5, 0.3, 0.2])
+    variances = np.array([1e6, 1.0 - 1e-9, 1.0 + 1e-9])  # sds 1000, just under and over 1
+    assert collapsed_components(weights, variances, 100, 0.0).tolist() == [False, True, False]
+    assert MIN_SD_RATIO == 1e-3
+
+
+def test_a_near_spike_on_a_few_close_observations_is_healthy():
+    """galaxy K=4's best maximum: 5 observations with sd 0.02 inside a component of sd 2.3 is
+    a genuine (bounded) maximum, not a collapse."""
+    weights = np.array([7.0, 5.1, 66.9, 3.0]) / 82
+    sds = np.array([0.42, 0.0203, 2.26, 0.92])
+    assert not collapsed_components(weights, sds**2, 82, 1e-6 * 2.6**2).any()
 
 
 def test_arrays_are_read_only():

@@ -6,7 +6,14 @@ from helpers import mixture_sample
 
 import gmm_bayes as gb
 from gmm_bayes.em.standardize import RELATIVE_REG_COVAR, Standardizer
-from gmm_bayes.em.starts import INITS, START_POOL_SIZE, Start, initial_params, start_pool
+from gmm_bayes.em.starts import (
+    INITS,
+    START_POOL_SIZE,
+    Start,
+    initial_params,
+    kmeans_plusplus,
+    start_pool,
+)
 
 
 def groups(seed=0):
@@ -99,3 +106,30 @@ def test_starts_are_reproducible_and_use_only_the_given_rng():
     b = initial_params(z, 3, "kmeans++", Start(), np.random.default_rng(6))
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_kmeans_plus_plus_picks_far_points_first():
+    """D^2 sampling: after a centre in one group, the next lands in the other group (its
+    points carry all the weight), for every seed."""
+    z = np.concatenate([np.zeros(50), np.full(50, 10.0)])
+    for seed in range(20):
+        assert np.sort(kmeans_plusplus(z, 2, np.random.default_rng(seed))).tolist() == [0, 10]
+
+
+def test_kmeans_plus_plus_with_fewer_distinct_values_than_centres_repeats_one():
+    centres = kmeans_plusplus(np.array([1.0, 1.0, 2.0, 2.0]), 3, np.random.default_rng(0))
+    assert centres.size == 3 and set(centres.tolist()) == {1.0, 2.0}
+
+
+def test_a_start_is_empty_complete_or_partial():
+    assert Start().empty and not Start().complete
+    partial = Start.validated(2, means=[0.0, 1.0])
+    assert not partial.empty and not partial.complete
+    assert Start.validated(2, [0.5, 0.5], [0.0, 1.0], [1.0, 1.0]).complete
+
+
+def test_mixed_is_an_init_and_the_default():
+    import inspect
+
+    assert "mixed" in INITS
+    assert inspect.signature(gb.fit_em).parameters["init"].default == "mixed"
