@@ -94,7 +94,8 @@ class EMResult:
         at fit time for :meth:`icl`; NaN when the fit did not compute it (scikit-learn's).
         For a data source too large for memory it is the in-memory sample's, times N / M.
     local_maxima : tuple of EMResult
-        The distinct solutions the restarts ended in, best first (``local_maxima[0]`` has this
+        The distinct maxima the search ended in (:mod:`gmm_bayes.em.search`), best first:
+        fewest collapsed components, then highest objective (``local_maxima[0]`` has this
         result's parameters). Used to spread posterior chains over competing modes.
 
     Examples
