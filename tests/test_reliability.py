@@ -343,6 +343,7 @@ def start_report(out, *args):
 MOMENTS = {
     "SIGINT at the first line": (signal.SIGINT, "observations from", 0),
     "SIGTERM while compiling or sampling": (signal.SIGTERM, "EM, then nutpie", 2),
+    "SIGINT during PSIS-LOO": (signal.SIGINT, "comparing K", 0),
     "SIGTERM while writing figures": (signal.SIGTERM, "writing figures", 0.5),
 }
 

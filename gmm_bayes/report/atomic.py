@@ -2,10 +2,11 @@
 
 The rules, for every output directory (the "target"):
 
-1. **Path.** It names a directory of its own: not ``""``, the root, ``.`` or ``..``; not a
-   symbolic link (refused: a link is neither followed nor replaced, pass the directory it points
-   to); missing or a directory, with a parent this process can write in. Missing parents are
-   created, and removed again when the run fails.
+1. **Path.** It names a directory of its own: not ``""``, the root, ``.`` or ``..``, nor a
+   mount point; not a symbolic link (refused: a link is neither followed nor replaced, pass the
+   directory it points to); missing or a directory, with a parent this process can write in, and
+   a last part of at most ``MAX_NAME_BYTES`` bytes. Missing parents are created, and removed
+   again when the run fails.
 2. **Contents.** The caller says whether what is there may be replaced (a report recognizes
    its own marker, :mod:`gmm_bayes.report.files`); anything else is refused before any work.
 3. **One run at a time.** ``.NAME.lock`` beside the target is held with ``fcntl.flock`` from
@@ -35,6 +36,8 @@ import time
 from pathlib import Path
 
 __all__ = [
+    "DEFERRED_SIGNALS",
+    "MAX_NAME_BYTES",
     "OutputError",
     "atomic_directory",
     "check_target",
@@ -111,6 +114,11 @@ in '..'); name the output directory itself, e.g. reports/../report
         raise OutputError(
             f"{text} is a file, not a directory; the output is a directory that would replace "
             "it: choose another path"
+        )
+    if os.path.ismount(path):
+        raise OutputError(
+            f"{text} is a mount point, which the final rename cannot replace; choose a "
+            f"directory inside it, e.g. {os.path.join(text, 'report')}"
         )
     return path
 

@@ -153,6 +153,12 @@ def test_check_target_accepts_a_new_or_existing_directory(tmp_path):
     assert check_target(str(tmp_path)) == tmp_path
 
 
+@pytest.mark.skipif(not os.path.ismount("/proc"), reason="no /proc mount")
+def test_a_mount_point_is_refused():
+    with pytest.raises(OutputError, match="is a mount point"):
+        check_target("/proc")
+
+
 def test_a_broken_symlink_is_refused_too(tmp_path):
     (tmp_path / "link").symlink_to(tmp_path / "nowhere")
     with pytest.raises(OutputError, match="is a symbolic link"):
