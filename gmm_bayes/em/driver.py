@@ -181,9 +181,10 @@ def fit_em(
     ConvergenceWarning
         The best run stopped at ``max_iter`` before meeting ``tol`` (``converged`` is False).
     DegenerateFitWarning
-        In every run, some component collapsed (effective count below 2 or variance at most
-        twice ``reg_covar``); the best such run is returned, ``collapsed`` marks the
-        components.
+        In every run, some component collapsed (effective count below 2, variance at most
+        twice ``reg_covar``, or sd under 1/1000 of the widest; see
+        :func:`~.result.collapsed_components`); the run with the fewest collapsed components
+        (then the highest objective) is returned, ``collapsed`` marks the components.
 
     Raises
     ------
@@ -360,8 +361,9 @@ def _result(runs, std, step, max_iter, z):
     if not best.healthy:
         warnings.warn(
             f"component(s) {np.flatnonzero(result.collapsed).tolist()} collapsed in every run "
-            "(fewer than 2 effective observations or variance at the reg_covar floor); the "
-            "result marks them in `collapsed`. Reduce n_components or increase reg_covar.",
+            "(fewer than 2 effective observations, variance at the reg_covar floor, or sd under "
+            "1/1000 of the widest component's); the result marks them in `collapsed`. Reduce "
+            "n_components or increase reg_covar.",
             DegenerateFitWarning,
             skip_file_prefixes=(_EM_DIR,),
         )

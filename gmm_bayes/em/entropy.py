@@ -41,9 +41,9 @@ def classification_entropy(z, weights, means, variances):
     total = 0.0
     for first in range(0, z.size, ENTROPY_BLOCK):
         xs, mus, covs = mixture.univariate(z[first : first + ENTROPY_BLOCK], means, variances)
-        log_joint = mixture.log_joint(xs, weights, mus, covs)
-        log_r = log_joint - mixture.log_density(xs, weights, mus, covs)[:, None]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # a far outlier: its terms are dropped
+            log_joint = mixture.log_joint(xs, weights, mus, covs)
+            log_r = log_joint - mixture.log_density(xs, weights, mus, covs)[:, None]
             terms = np.exp(log_r) * log_r
         total -= float(np.sum(np.where(np.isfinite(log_r), terms, 0.0)))
     return max(total, 0.0)
