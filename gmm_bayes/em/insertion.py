@@ -118,7 +118,7 @@ def _window_candidates(zs, log_f, reg):
     means, variances = [], []
     for size in WINDOW_SIZES:
         size = round(size * m) if isinstance(size, float) else size
-        if not 2 <= size <= m:
+        if not 2 <= size < m:  # a window of all the data copies a one-component fit
             continue
         offsets = np.arange(0, m - size + 1, max(1, size // 3))
         first = np.union1d(offsets, m - size - offsets)  # the same windows for -z
