@@ -54,9 +54,9 @@ def log_evidence(
     priors=None,
     random_seed=None,
     n_particles=2000,
-    n_runs=8,
-    n_moves=20,
-    ess_fraction=0.7,
+    n_runs=4,
+    n_moves=100,
+    ess_fraction=0.9,
 ):
     """``log p(y | K)``: the mixture's marginal likelihood, by independent SMC runs.
 
@@ -82,13 +82,15 @@ def log_evidence(
     random_seed : int, numpy.random.Generator or None
         Seeds the runs (each gets an independent stream).
     n_particles : int, default 2000
-    n_runs : int, default 8
+    n_runs : int, default 4
         Independent runs, at least 2 (for ``se``).
-    n_moves : int, default 20
-        Metropolis steps per particle after each tempering step.
-    ess_fraction : float, default 0.7
+    n_moves : int, default 100
+        Metropolis steps per particle after each tempering step. The runs' spread comes from
+        how well these moves mix (more particles do not shrink it), so a budget is better
+        spent on moves than on runs.
+    ess_fraction : float, default 0.9
         Effective sample size each tempering step keeps (fraction of the particles): closer to
-        1 means more, smaller steps.
+        1 means more, smaller steps (and more moves in all).
 
     Returns
     -------

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-__all__ = ["smc_log_evidence"]
+__all__ = ["random_walk_moves", "smc_log_evidence"]
 
 #: acceptance rate the random-walk scale is tuned toward (Roberts, Gelman & Gilks 1997)
 TARGET_ACCEPTANCE = 0.25
@@ -65,7 +65,7 @@ def smc_log_evidence(target, rng, n_particles, *, n_moves, ess_fraction=0.5):
         theta, log_prior, log_lik = theta[keep], log_prior[keep], log_lik[keep]
         temperature = 1.0 if delta == 1.0 - temperature else temperature + delta
         state = (theta, log_prior, log_lik)
-        *state, scale = _metropolis(target, rng, state, temperature, cov, scale, n_moves)
+        *state, scale = random_walk_moves(target, rng, state, temperature, cov, scale, n_moves)
         theta, log_prior, log_lik = state
         steps += 1
     return log_z, steps
@@ -97,9 +97,42 @@ def _systematic_resample(rng, weights):
     return np.searchsorted(cumulative, (rng.uniform() + np.arange(n)) / n)
 
 
-def _metropolis(target, rng, state, temperature, cov, scale, n_moves):
-    """``n_moves`` random-walk Metropolis steps on ``p * L**temperature``; the scale is tuned
-    toward :data:`TARGET_ACCEPTANCE` after each step."""
+def random_walk_moves(target, rng, state, temperature, cov, scale, n_moves):
+    """``n_moves`` random-walk Metropolis steps of every particle on ``p * L**temperature``.
+
+    The proposal is ``N(theta, scale**2 cov)``; after each step ``scale`` is multiplied by
+    ``exp(acceptance rate - TARGET_ACCEPTANCE)``, one scale shared by all particles.
+
+    Parameters
+    ----------
+    target : MixtureTarget
+    rng : numpy.random.Generator
+    state : tuple of ndarray
+        ``(theta, log_prior, log_lik)``, shapes (P, D), (P,), (P,).
+    temperature : float
+    cov : ndarray, shape (D, D)
+        Proposal covariance (the particles' weighted covariance in the sampler).
+    scale : float
+    n_moves : int
+
+    Returns
+    -------
+    tuple
+        ``(theta, log_prior, log_lik, scale)`` after the moves.
+
+    Examples
+    --------
+    >>> from gmm_bayes.bayes import Priors
+    >>> from gmm_bayes.bayes.evidence_target import MixtureTarget
+    >>> x = np.array([-1.0, 0.0, 0.5, 2.0])
+    >>> target = MixtureTarget.from_data(x, Priors().resolve(x, 1), 1)
+    >>> rng = np.random.default_rng(0)
+    >>> theta = target.draw_prior(rng, 100)
+    >>> state = (theta, target.log_prior(theta), target.log_likelihood(theta))
+    >>> moved = random_walk_moves(target, rng, state, 1.0, np.cov(theta.T), 1.0, 3)
+    >>> moved[0].shape, bool(np.all(np.isfinite(moved[2])))
+    ((100, 2), True)
+    """
     theta, log_prior, log_lik = state
     n, d = theta.shape
     chol = np.linalg.cholesky(cov + 1e-12 * np.trace(cov) / d * np.eye(d))
@@ -109,8 +142,8 @@ def _metropolis(target, rng, state, temperature, cov, scale, n_moves):
         inside = np.isfinite(prop_prior)
         prop_lik = np.full(n, -np.inf)
         prop_lik[inside] = _finite(target.log_likelihood(proposal[inside]))
-        log_ratio = prop_prior + temperature * prop_lik - log_prior - temperature * log_lik
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # 0 * -inf outside the support: rejected anyway
+            log_ratio = prop_prior + temperature * prop_lik - log_prior - temperature * log_lik
             accept = np.log(rng.uniform(size=n)) < log_ratio
         theta = np.where(accept[:, None], proposal, theta)
         log_prior = np.where(accept, prop_prior, log_prior)

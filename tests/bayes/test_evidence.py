@@ -11,6 +11,7 @@ import gmm_bayes as gb
 from gmm_bayes.bayes import HalfNormal, LogNormal, Priors
 from gmm_bayes.bayes.evidence import Evidence, log_evidence
 from gmm_bayes.bayes.evidence_target import MixtureTarget
+from gmm_bayes.bayes.tempered_smc import random_walk_moves
 
 ALL_PRIORS = [
     Priors(),
@@ -99,6 +100,45 @@ def test_prior_draws_follow_the_prior(galaxy, priors):
         assert stats.kstest(beta_times_precision, stats.gamma(spec.sigma.alpha).cdf).pvalue > 1e-3
 
 
+def run_moves(target, theta, temperature, n_moves, seed):
+    """``n_moves`` random-walk steps on ``prior * L**temperature`` from ``theta`` (P, D)."""
+    cov = np.cov(theta, rowvar=False)
+    state = (theta, target.log_prior(theta), target.log_likelihood(theta))
+    rng = np.random.default_rng(seed)
+    return random_walk_moves(target, rng, state, temperature, cov, 0.5, n_moves)[0]
+
+
+@pytest.mark.parametrize("priors", ALL_PRIORS[:2], ids=PRIOR_IDS[:2])
+def test_moves_keep_the_prior_at_temperature_zero(galaxy, priors):
+    """Prior draws moved many times are still prior draws (KS per order statistic and for
+    sigma_1 against fresh prior draws); the moves did move them."""
+    k = 3
+    target = MixtureTarget.from_data(galaxy, priors.resolve(galaxy, k), k)
+    theta = target.draw_prior(np.random.default_rng(10), 3000)
+    moved = run_moves(target, theta, 0.0, 40, seed=11)
+    fresh = target.draw_prior(np.random.default_rng(12), 3000)
+    assert np.mean(np.all(moved == theta, axis=1)) < 0.01
+    for column in range(k - 1, 3 * k - 1):
+        assert stats.ks_2samp(moved[:, column], fresh[:, column]).pvalue > 1e-3
+
+
+def test_moves_keep_a_tempered_posterior(galaxy):
+    """At temperature 0.3 on eleven points, the moved draws' means of mu and log sigma match
+    self-normalized importance sampling from the prior (weights L**0.3) within 4 se."""
+    x, k, temperature = galaxy[::8], 2, 0.3
+    target = MixtureTarget.from_data(x, Priors().resolve(x, k), k)
+    prior_draws = target.draw_prior(np.random.default_rng(13), 1_000_000)
+    log_w = temperature * target.log_likelihood(prior_draws)
+    weights = np.exp(log_w - logsumexp(log_w))
+    start = prior_draws[np.random.default_rng(14).choice(len(weights), 8000, p=weights)]
+    moved = run_moves(target, start, temperature, 60, seed=15)
+    for column in range(k - 1, 3 * k - 1):
+        expected = weights @ prior_draws[:, column]
+        sd = np.sqrt(weights @ (prior_draws[:, column] - expected) ** 2)
+        se = sd * np.sqrt(1 / 8000 + np.sum(weights**2)) * 2  # autocorrelation allowance
+        assert abs(moved[:, column].mean() - expected) < 4 * se
+
+
 def test_result_fields_and_reproducibility(galaxy):
     kwargs = {"random_seed": 3, "n_particles": 300, "n_runs": 3, "n_moves": 3}
     ev = log_evidence(galaxy, 2, **kwargs)
@@ -136,7 +176,7 @@ def test_one_component_matches_quadrature(galaxy):
     top = log_f.max()
     inner = integrate.simpson(np.exp(log_f - top), x=sigma, axis=1)
     expected = top + np.log(integrate.simpson(inner, x=mu))
-    ev = log_evidence(galaxy, 1, random_seed=4, n_runs=4)
+    ev = log_evidence(galaxy, 1, random_seed=4, n_moves=20, ess_fraction=0.7)
     assert ev.se < 0.05
     assert abs(ev.log_ml - expected) < 2 * ev.se + 1e-3  # 1e-3: the grid's own error
 
@@ -181,6 +221,6 @@ def test_two_and_three_components_match_importance_sampling(k):
     order = np.argsort(fit.means)
     start = (fit.weights[order], fit.means[order], fit.sigmas[order])
     expected, is_se = importance_log_evidence(x, spec, start, 20000, seed=8)
-    ev = log_evidence(x, k, random_seed=9, n_runs=4)
+    ev = log_evidence(x, k, random_seed=9, n_runs=4, n_moves=20, ess_fraction=0.7)
     assert is_se < 0.03 and ev.se < 0.05
     assert abs(ev.log_ml - expected) < 0.1
