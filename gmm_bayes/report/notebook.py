@@ -28,7 +28,7 @@ NOTEBOOK_SLIPS = (
     (
         "drew the starting weights from a 2-component Dirichlet whatever K",
         "For K != 2 the weights vector had the wrong length. fit_em draws K-component starts "
-        "(k-means++, quantile or random, with restarts) and validates weights_init to shape (K,) "
+        "(a search over many starts, see fit_em) and validates weights_init to shape (K,) "
         "summing to 1.",
     ),
     (
@@ -101,7 +101,7 @@ def notebook_replay(x, *, n_components=2, n_iter=3, random_state=0):
             "note": "mapped back to the data's units; reg_covar=1e-6 acts on z's tiny scale",
         },
         _fit_row(
-            "gmm_bayes EM on the raw data", em_raw, "k-means++ restarts, tol 1e-6 per observation"
+            "gmm_bayes EM on the raw data", em_raw, "default search, tol 1e-6 per observation"
         ),
         _fit_row("scikit-learn defaults on the raw data", sk_raw, ""),
     ]

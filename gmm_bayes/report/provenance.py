@@ -82,7 +82,8 @@ class ReportSettings:
             ("random seed", str(self.seed)),
             (
                 "EM",
-                f"gmm_bayes fit_em: k-means++ starts, n_init={EM_RESTARTS}, tol=1e-6 per "
+                f"gmm_bayes fit_em: default search (greedy insertion from the K-1 maxima and "
+                f"screened k-means++/random restarts), n_init={EM_RESTARTS}, tol=1e-6 per "
                 "observation, reg_covar = 1e-6 x robust variance; every chain starts at an EM "
                 "local maximum",
             ),

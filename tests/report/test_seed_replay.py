@@ -15,13 +15,18 @@ def test_notebook_replay():
     replay, sk_z, em, sk = out["rows"]
     assert replay["n_iter"] == 3 and not replay["converged"]
     assert np.diff(out["history"]).min() > 0  # EM never decreases the likelihood...
-    assert replay["log_likelihood"] < em["log_likelihood"]  # ...but 3 iterations are not enough
+    # ...but 3 iterations are not enough: it has not reached the maximum it heads for, which
+    # scikit-learn converges to from the same normalized data (one component on the outlier)
+    assert replay["log_likelihood"] < sk_z["log_likelihood"]
     assert out["history"][-1] == pytest.approx(replay["log_likelihood"])
     assert em["converged"]
-    np.testing.assert_allclose(em["means"], sk["means"], rtol=1e-4)
+    # scikit-learn's defaults put a component on one value (a spike of higher likelihood); the
+    # package's EM returns the best maximum whose components hold at least two observations
+    assert min(sk["weights"]) * x.size < 2 <= min(em["weights"]) * x.size
+    assert sk["log_likelihood"] > em["log_likelihood"]
     assert "must sum to 1" in out["m_step_message"]
     assert out["slips"] == NOTEBOOK_SLIPS and len(out["slips"]) == 5
-    # the fits' warnings are kept (K=2 on 15 values collapses a component)
+    # the fits' warnings are kept, one line each
     assert all(": " in w for w in out["warnings"])
 
 
