@@ -5,14 +5,20 @@ The modules, in the order of a fit:
 - :mod:`~gmm_bayes.em.blocks`: the seed notebook's building blocks :func:`component_logpdf`,
   :func:`responsibilities` and :func:`m_step`;
 - :mod:`~gmm_bayes.em.standardize`: the units EM works in (median and robust scale);
+- :mod:`~gmm_bayes.em.random_state`: the ``random_state`` argument, validated;
 - :mod:`~gmm_bayes.em.starts`: k-means++, quantile, random and explicit starts;
 - :mod:`~gmm_bayes.em.source`: the data-source protocol (:class:`DataSource`) and the in-memory
   source; :mod:`~gmm_bayes.em.kernel` / :mod:`~gmm_bayes.em.kernel_numba`: its fused one-pass
   E/M sweep; :mod:`~gmm_bayes.em.dask_source`: the same sweep over the chunks of a dask array;
 - :mod:`~gmm_bayes.em.steps`: the M-step protocol (:class:`Step`), maximum likelihood by default;
-- :mod:`~gmm_bayes.em.driver`: :func:`fit_em` (restarts, convergence, warnings) and
+- :mod:`~gmm_bayes.em.run`: one EM run from a start to convergence;
+- :mod:`~gmm_bayes.em.insertion` and :mod:`~gmm_bayes.em.search`: the search for the best
+  maximum (greedy insertion from K-1 components, screened restarts, the restart rule);
+- :mod:`~gmm_bayes.em.driver`: :func:`fit_em` (validation, the search, warnings) and
   :func:`fit_source` (a data source plus an in-memory sample for the starts);
 - :mod:`~gmm_bayes.em.result`: :class:`EMResult`, what every fit returns;
+  :mod:`~gmm_bayes.em.entropy`: its classification entropy (for ICL);
+  :mod:`~gmm_bayes.em.standard_errors`: bootstrap and observed-information standard errors;
 - :mod:`~gmm_bayes.em.sklearn_bridge`: scikit-learn's ``GaussianMixture`` as an :class:`EMResult`.
 
 Importing this package never imports PyMC, ArviZ, xarray or matplotlib.
