@@ -8,7 +8,8 @@ Anything that fails later is a bug and keeps its traceback (exit code 1).
 
 SIGINT (Ctrl-C) and SIGTERM end a run at any moment with exit code 130 and 143: both raise
 ``KeyboardInterrupt``, so the same clean-up runs, and the previous report is left byte-identical
-with no temporary directory behind (:mod:`gmm_bayes.report.atomic`).
+with no temporary directory behind (:mod:`gmm_bayes.report.atomic`). A reader that goes away
+(``gmm-bayes fit ... | head``) ends the run quietly with 141, as SIGPIPE would.
 
 Bounds of the options (checked before any work):
 
@@ -441,6 +442,15 @@ def _interrupting_signals():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
+def _reader_gone():
+    """The reader of stdout or stderr went away (``| head``): stop quietly, as if by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())  # no second error when Python flushes at exit
+    return 128 + signal.SIGPIPE
+
+
 def main(argv=None):
     """Entry point of ``gmm-bayes``; returns the exit code."""
     from gmm_bayes.exceptions import DataError, FitError
@@ -453,6 +463,8 @@ def main(argv=None):
         except (DataError, FitError, OutputError, UsageError) as err:
             print(f"gmm-bayes: error: {in_cli_words(str(err))}", file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            return _reader_gone()
         except BaseException as err:
             # after a signal, whatever broke (a compiler child killed by the same Ctrl-C) is it
             if not (isinstance(err, KeyboardInterrupt) or received):

@@ -320,6 +320,14 @@ def wait_for(stream_lines, fragment, timeout=240):
     raise AssertionError(f"no line with {fragment!r} in {seen}")
 
 
+def rest(stream_lines):
+    """The lines left once the process has ended."""
+    lines = []
+    while (line := stream_lines.get(timeout=10)) is not None:
+        lines.append(line)
+    return lines
+
+
 def start_report(out, *args):
     proc = subprocess.Popen(
         [sys.executable, "-m", "gmm_bayes", "report", "seed_notebook", "--out", str(out), *args],
@@ -355,10 +363,12 @@ def test_a_signal_at_any_moment_leaves_the_previous_report(tmp_path, moment):
     out = tmp_path / "rep"
     before = previous_report(out)
     proc, lines = start_report(out, "-k", "1", *TINY)
-    wait_for(lines, fragment)
+    seen = wait_for(lines, fragment)
     time.sleep(delay)
     proc.send_signal(signum)
-    assert proc.wait(timeout=120) == 128 + signum
+    code = proc.wait(timeout=120)
+    seen += rest(lines)
+    assert code == 128 + signum, "".join(seen)[-3000:]
     assert snapshot(out) == before
 
 
@@ -380,6 +390,19 @@ def test_killed_run_then_concurrent_runs(tmp_path):
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=120) == 143
     assert snapshot(out) == before
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly():
+    # `gmm-bayes fit galaxy -k 1-6 | head -1`: today a BrokenPipeError traceback
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gmm_bayes", "fit", "galaxy", "-k", "1-6"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    proc.stdout.close()  # gone before the table is printed
+    assert proc.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert proc.stderr.read() == b""
 
 
 # --------------------------------------------------------------------------------------------

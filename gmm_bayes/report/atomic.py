@@ -17,7 +17,8 @@ The rules, for every output directory (the "target"):
    then deleted).
 5. **Interruption.** An exception (``KeyboardInterrupt`` included) before the swap leaves the
    target byte-identical and removes the temporary directory. SIGINT and SIGTERM are held back
-   while the swap or a clean-up runs, and act as soon as it is done.
+   while the swap or a clean-up runs, and act as soon as it is done; a run whose interruption
+   was lost on its way (:func:`interruptions`) is not swapped in.
 6. **Killed runs.** SIGKILL cannot be caught: the next run on the target, once it holds the
    lock, removes the ``.tmp-``/``.old-`` leftovers of processes that no longer exist, and puts
    back a previous output left under its ``.old-`` name by a kill between the two renames.
@@ -43,6 +44,7 @@ __all__ = [
     "check_target",
     "claimed",
     "deferred_signals",
+    "interruptions",
     "make_temp_dir",
     "remove_leftovers",
     "swap_in",
@@ -140,6 +142,12 @@ def claimed(targets):
         Checked paths (:func:`check_target`) sharing one parent, which is created if missing
         (and removed again, if empty, when the block fails).
 
+    Yields
+    ------
+    list of int
+        The signals whose handler raised meanwhile (:func:`interruptions`): pass it to
+        :func:`swap_in`.
+
     Raises
     ------
     OutputError
@@ -153,7 +161,7 @@ def claimed(targets):
             for target in targets:
                 _restore_or_remove_old(target)
                 remove_leftovers(target.parent, f".{target.name}.tmp-")
-            yield
+            yield stack.enter_context(interruptions())
     except BaseException:
         with deferred_signals():
             for directory in reversed(created):
@@ -333,24 +341,32 @@ def atomic_directory(out, *, refusal=None):
     new ['report']
     """
     out = check_target(out)
-    with claimed([out]):
+    with claimed([out]) as interrupted:
         reason = refusal(out) if refusal is not None and out.exists() else None
         if reason:
             raise OutputError(reason)
         tmp = make_temp_dir(out.parent, f".{out.name}.tmp-")
         try:
             yield tmp
-            swap_in({out: tmp})
+            swap_in({out: tmp}, interrupted)
         finally:
             with deferred_signals():
                 shutil.rmtree(tmp, ignore_errors=True)
 
 
-def swap_in(pairs):
+def swap_in(pairs, interrupted=()):
     """Replace each ``target`` by ``new`` (``{target: new}``); roll back if a rename fails.
 
     SIGINT and SIGTERM are held back meanwhile (:func:`deferred_signals`), so that the renames
     and their roll-back are never cut in two.
+
+    Parameters
+    ----------
+    pairs : dict of pathlib.Path to pathlib.Path
+    interrupted : list of int
+        Signals whose handler raised while the new directories were built (:func:`claimed`'s).
+        If any, nothing is swapped and ``KeyboardInterrupt`` is raised: the interruption was
+        lost on its way (Python drops an exception raised in a finalizer), not answered.
 
     Examples
     --------
@@ -362,6 +378,9 @@ def swap_in(pairs):
     ['out']
     """
     with deferred_signals():
+        if interrupted:
+            names = ", ".join(signal.Signals(s).name for s in dict.fromkeys(interrupted))
+            raise KeyboardInterrupt(f"{names} during the build: nothing was swapped in")
         trash = _renames(pairs)
         for old in trash:
             _remove(old)
@@ -385,6 +404,56 @@ def _renames(pairs):
                 old.rename(target)
         raise
     return [old for _, old in done if old is not None]
+
+
+@contextlib.contextmanager
+def interruptions():
+    """Remember every SIGINT or SIGTERM whose handler raised (to stop the run) in the block.
+
+    An exception raised by a signal handler is lost when the handler happens to run inside a
+    finalizer or a weak-reference callback (Python prints "Exception ignored" and goes on); the
+    list lets :func:`swap_in` refuse to commit a run that was told to stop. Main thread only.
+
+    Yields
+    ------
+    list of int
+
+    Examples
+    --------
+    >>> with interruptions() as raised:
+    ...     try:
+    ...         signal.raise_signal(signal.SIGINT)
+    ...     except KeyboardInterrupt:
+    ...         pass  # swallowed, as a finalizer would
+    >>> raised == [signal.SIGINT]
+    True
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield []
+        return
+    raised = []
+    previous = {}
+
+    def watch(signum, frame):
+        handler = previous[signum]
+        if not callable(handler):  # SIG_DFL: the default action, as without this block
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+            return
+        try:
+            handler(signum, frame)
+        except BaseException:
+            raised.append(signum)
+            raise
+
+    for signum in DEFERRED_SIGNALS:
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, watch)
+    try:
+        yield raised
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 @contextlib.contextmanager

@@ -323,7 +323,7 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
     """
     progress = _quiet_progress if quiet else progress
     out = check_target(out)
-    with claimed([out / name for name in [*datasets, "index.html"]]):
+    with claimed([out / name for name in [*datasets, "index.html"]]) as interrupted:
         remove_leftovers(out, ".build-")
         reason = bundled_refusal(out, list(datasets)) if out.exists() else None
         if reason:
@@ -333,7 +333,7 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
         try:
             _build_bundled(stage, datasets, settings, progress, quiet, start)
             write_marker(out, "bundled")
-            swap_in({out / name: stage / name for name in [*datasets, "index.html"]})
+            swap_in({out / name: stage / name for name in [*datasets, "index.html"]}, interrupted)
         finally:
             with deferred_signals():
                 shutil.rmtree(stage, ignore_errors=True)

@@ -277,6 +277,25 @@ def test_interruption_during_the_clean_up_still_cleans_up(tmp_path):
     assert (out / "summary.md").read_text() == "summary.md"
 
 
+class SignalInFinalizer:
+    """Its finalizer receives SIGINT: Python drops the KeyboardInterrupt ("Exception ignored")."""
+
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interruption_lost_in_a_finalizer_is_not_swapped_in(tmp_path):
+    # seen in a real run: SIGTERM while a weakref callback ran, and the report was committed
+    out = report_dir(tmp_path / "rep")
+    with pytest.raises(KeyboardInterrupt, match="SIGINT during the build"):
+        with atomic_directory(out) as tmp:
+            SignalInFinalizer()  # collected at once: the interruption is lost here
+            (tmp / "index.html").write_text("the build went on")
+    assert (out / "index.html").read_text() == "index.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
 # --------------------------------------------------------------------------------------------
 # the command line's words and bounds
 # --------------------------------------------------------------------------------------------
