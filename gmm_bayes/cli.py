@@ -354,13 +354,22 @@ def _progress(line):
     print(line, file=sys.stderr, flush=True)
 
 
-def _run(args):
+def _run(args, received):
     if args.command == "fit":
         _fit(args)
     elif args.command == "report":
-        _report(args)
+        _report(args, received)
     else:
-        _report_bundled(args)
+        _report_bundled(args, received)
+
+
+def _stop_if_signalled(received):
+    """Raise the interruption again if it was lost on its way (dropped in a finalizer).
+
+    From here on :func:`gmm_bayes.report.atomic.claimed` watches for lost interruptions.
+    """
+    if received:
+        raise KeyboardInterrupt(signal.Signals(received[-1]).name)
 
 
 def _fit(args):
@@ -375,7 +384,7 @@ def _fit(args):
             print(f"K={k}: {in_cli_words(m)}", file=sys.stderr)
 
 
-def _report(args):
+def _report(args, received):
     from gmm_bayes.report.pipeline import write_report
 
     _check_out(args.out)
@@ -384,6 +393,7 @@ def _report(args):
     _check_posterior_size(x.size, args)
     meta = DATASETS.get(name)
     start = time.perf_counter()
+    _stop_if_signalled(received)
     write_report(
         x,
         args.out,
@@ -400,7 +410,7 @@ def _report(args):
         _progress(f"wrote {args.out}/index.html in {time.perf_counter() - start:.1f} s")
 
 
-def _report_bundled(args):
+def _report_bundled(args, received):
     from gmm_bayes.data import load_dataset
     from gmm_bayes.report.pipeline import write_bundled
 
@@ -408,6 +418,7 @@ def _report_bundled(args):
     _check_out(args.out, names)
     for name in names:
         _check_posterior_size(load_dataset(name).size, args, label=f"{name}: ")
+    _stop_if_signalled(received)
     write_bundled(
         args.out,
         {n: tuple(BUNDLED_REPORTS[n]) for n in names},
@@ -459,7 +470,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     with _interrupting_signals() as received:
         try:
-            _run(args)
+            _run(args, received)
         except (DataError, FitError, OutputError, UsageError) as err:
             print(f"gmm-bayes: error: {in_cli_words(str(err))}", file=sys.stderr)
             return 2

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from gmm_bayes.cli import main, parse_components
@@ -137,3 +138,32 @@ def test_report_bundled_keeps_readme_and_replaces_reports_older_than_the_marker(
     assert "## K = 3" in (out / "seed_notebook" / "summary.md").read_text()
     assert "seed_notebook" in (out / "index.html").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+
+
+class SignalInFinalizer:
+    """Its finalizer receives SIGTERM: Python drops the KeyboardInterrupt ("Exception ignored")."""
+
+    def __del__(self):
+        import signal
+
+        signal.raise_signal(signal.SIGTERM)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interruption_lost_before_the_report_still_stops_it(tmp_path, monkeypatch, capsys):
+    import gmm_bayes.cli
+    import gmm_bayes.report.pipeline
+
+    def read_data(*args, **kwargs):
+        SignalInFinalizer()  # the SIGTERM arrives while a finalizer runs, and is dropped
+        return np.arange(10.0)
+
+    def work(*args, **kwargs):
+        raise AssertionError("the work started")
+
+    monkeypatch.setattr(gmm_bayes.cli, "read_data", read_data)
+    monkeypatch.setattr(gmm_bayes.report.pipeline, "analyse", work)
+    out = tmp_path / "rep"
+    assert main(["report", "data.csv", "-k", "1", "-q", "--out", str(out)]) == 143
+    assert "interrupted (SIGTERM)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
