@@ -158,12 +158,18 @@ def test_an_interruption_lost_before_the_report_still_stops_it(tmp_path, monkeyp
         SignalInFinalizer()  # the SIGTERM arrives while a finalizer runs, and is dropped
         return np.arange(10.0)
 
+    started = []
+
     def work(*args, **kwargs):
+        started.append(True)
         raise AssertionError("the work started")
 
     monkeypatch.setattr(gmm_bayes.cli, "read_data", read_data)
     monkeypatch.setattr(gmm_bayes.report.pipeline, "analyse", work)
+    data = tmp_path / "data.csv"
+    data.write_text("v\n" + "\n".join(map(str, range(10))))
     out = tmp_path / "rep"
-    assert main(["report", "data.csv", "-k", "1", "-q", "--out", str(out)]) == 143
+    assert main(["report", str(data), "-k", "1", "-q", "--out", str(out)]) == 143
+    assert not started
     assert "interrupted (SIGTERM)" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [data]
