@@ -179,6 +179,8 @@ def _names(names):
 def write_dataset(directory, *, x, results, comparison, settings, meta, elapsed):
     """Write every file of one data set's report into ``directory`` (which exists).
 
+    The marker (``MARKER``) comes last, once the pages are written.
+
     Parameters
     ----------
     directory : pathlib.Path
