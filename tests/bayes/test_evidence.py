@@ -1,5 +1,6 @@
-"""log_evidence: its prior is the model's (times K!), and its answer is the one known without it:
-quadrature at K = 1, importance sampling from a multivariate t at K = 2 and 3."""
+"""log_evidence: its prior is the model's (times K!), its moves keep their tempered target, and
+its answer is the one known without it: quadrature at K = 1, importance sampling from a
+multivariate t at K = 2 and 3."""
 
 import numpy as np
 import pytest
