@@ -1,6 +1,7 @@
 """The report on a tiny data set: files, HTML, escaping, NetCDF, atomic replacement, figures."""
 
 import csv
+import functools
 import hashlib
 import html.parser
 import os
@@ -12,7 +13,7 @@ import pytest
 from gmm_bayes.bayes import Status
 from gmm_bayes.report import files
 from gmm_bayes.report import pipeline as report
-from gmm_bayes.report.atomic import atomic_directory
+from gmm_bayes.report.atomic import OutputError, atomic_directory
 from gmm_bayes.report.pages import STATUS_CLASS
 from gmm_bayes.report.pipeline import write_report
 from gmm_bayes.report.provenance import ReportSettings, package_versions, sha256
@@ -205,15 +206,25 @@ def test_failure_leaves_previous_report_byte_identical(tiny, reuse_analysis, mon
 
 
 @pytest.mark.slow
-def test_rewrite_replaces_the_report(tiny, reuse_analysis, tmp_path):
+def test_rewrite_replaces_a_previous_report_and_refuses_foreign_files(
+    tiny, reuse_analysis, tmp_path
+):
     out = tmp_path / "again"
-    (out / "stale").mkdir(parents=True)
-    (out / "stale" / "old.txt").write_text("old")
-    write_report(
-        tiny["x"], out, source=tiny["source"], column="plain", settings=SETTINGS, quiet=True
+    write = functools.partial(
+        write_report, tiny["x"], source=tiny["source"], column="plain", settings=SETTINGS
     )
-    assert not (out / "stale").exists() and (out / "index.html").is_file()
+    write(out, quiet=True)
+    (out / "index.html").write_text("an older report")
+    write(out, quiet=True)  # a previous report (its marker) is replaced
+    assert "an older report" not in (out / "index.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
+
+    foreign = tmp_path / "thesis"
+    (foreign / "stale").mkdir(parents=True)
+    (foreign / "stale" / "old.txt").write_text("old")
+    with pytest.raises(OutputError, match="holds stale"):
+        write(foreign, quiet=True)
+    assert (foreign / "stale" / "old.txt").read_text() == "old"  # never deleted
 
 
 def test_atomic_directory(tmp_path):
@@ -265,6 +276,7 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
     (out / "README.md").write_text("kept")
     report.write_bundled(out, {"seed_notebook": (1, 2), "galaxy": (1, 2)}, SETTINGS, quiet=True)
     assert sorted(p.name for p in out.iterdir()) == [
+        files.MARKER,
         "README.md",
         "galaxy",
         "index.html",
@@ -292,6 +304,7 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
         report.write_bundled(out, {"seed_notebook": (1, 2), "galaxy": (1, 2)}, SETTINGS, quiet=True)
     assert snapshot(out) == before
     assert sorted(p.name for p in out.iterdir()) == [
+        files.MARKER,
         "README.md",
         "galaxy",
         "index.html",
