@@ -83,7 +83,7 @@ def fit_dask_array(x, n_components=2, *, priors=None, **options):
     if options.reg_covar is None:
         reg = default_regularization(x.size, low, high, std)
     else:
-        reg = options.reg_covar / std.scale**2
+        reg = options.reg_covar / std.scale / std.scale  # no overflow of scale**2
     source = StandardizedChunks(x, std.loc, std.scale)
     return fit_source(source, std.to_z(sample), options, std, MaximumLikelihoodStep(reg))
 

@@ -288,7 +288,7 @@ def _is_dask_array(x):
 def _regularization(reg_covar, priors, x, std):
     """``reg_covar`` in standardized units; by default relative, or 0 under priors."""
     if reg_covar is not None:
-        return reg_covar / std.scale**2
+        return reg_covar / std.scale / std.scale  # scale**2 overflows above 1.3e154
     if priors is not None:
         return 0.0  # the prior on sigma keeps variances away from 0
     return default_regularization(x.size, np.min(x), np.max(x), std)
@@ -393,7 +393,7 @@ def _to_result(run, std, reg, method, z):
         converged=run.converged,
         history=np.asarray(run.history) - shift,
         n_obs=run.n_obs,
-        reg_covar=reg * std.scale**2,
+        reg_covar=reg * std.scale * std.scale,
         collapsed=run.collapsed[order],
         method=method,
         classification_entropy=entropy * run.n_obs / z.size,

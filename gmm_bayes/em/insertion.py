@@ -127,7 +127,9 @@ def _window_candidates(zs, log_f, reg):
         share = size / m
         log_phi = _log_normal(window, mu, var)
         lf = log_f[first[:, None] + np.arange(size)]
-        gain = (np.logaddexp(np.log1p(-share) + lf, np.log(share) + log_phi) - lf).sum(axis=1)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # far outliers
+            mixed = np.logaddexp(np.log1p(-share) + lf, np.log(share) + log_phi)
+            gain = (mixed - lf).sum(axis=1)
         gain[window[:, -1] == window[:, 0]] = -np.inf
         best = np.argsort(-gain)[:PER_WINDOW_SIZE]
         best = best[np.isfinite(gain[best])]

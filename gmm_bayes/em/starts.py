@@ -72,7 +72,7 @@ class Start:
         return Start(
             self.weights,
             None if self.means is None else (self.means - standardizer.loc) / scale,
-            None if self.variances is None else self.variances / scale**2,
+            None if self.variances is None else self.variances / scale / scale,
         )
 
 

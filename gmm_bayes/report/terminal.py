@@ -28,9 +28,11 @@ def em_vs_sklearn(x, ks, *, random_state=0):
 
     Returns
     -------
-    list of (int, EMResult, EMResult, list of str)
+    list of (int, EMResult, EMResult or None, list of str)
         ``(K, em_fit, sklearn_fit, warnings)``; scikit-learn runs at its defaults (k-means init,
-        ``n_init=1``, ``tol=1e-3``, ``reg_covar=1e-6`` absolute), as users run it.
+        ``n_init=1``, ``tol=1e-3``, ``reg_covar=1e-6`` absolute), as users run it. Where
+        scikit-learn fails (e.g. a non-positive-definite covariance on data spanning 1e150),
+        its fit is None and the warnings say why.
 
     Examples
     --------
@@ -43,8 +45,13 @@ def em_vs_sklearn(x, ks, *, random_state=0):
     for k in ks:
         with captured_warnings() as messages:
             em = fit_em(x, k, random_state=random_state)
-            sk = fit_sklearn(x, k, random_state=random_state)
-        out.append((k, em, sk, messages))
+            try:
+                sk = fit_sklearn(x, k, random_state=random_state)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+                sk, failure = None, f"scikit-learn failed: {err}"
+            else:
+                failure = None
+        out.append((k, em, sk, messages + ([failure] if failure else [])))
     return out
 
 
@@ -76,6 +83,7 @@ def fit_row(k, fit):
 
 def text_table(results):
     """Column-aligned plain-text table of :func:`em_vs_sklearn`'s results, two rows per K."""
-    rows = [list(FIELDS)] + [fit_row(k, f) for k, em, sk, _ in results for f in (em, sk)]
+    fits = [(k, f) for k, em, sk, _ in results for f in (em, sk) if f is not None]
+    rows = [list(FIELDS)] + [fit_row(k, f) for k, f in fits]
     widths = [max(len(r[i]) for r in rows) for i in range(len(FIELDS))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)

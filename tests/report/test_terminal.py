@@ -51,3 +51,20 @@ def test_cli_fit_prints_the_sigmas_of_fit_em(capsys):
     x = gb.load_dataset("galaxy")
     assert_row_is_fit(rows[0], 2, gb.fit_em(x, 2, random_state=3))
     assert_row_is_fit(rows[1], 2, gb.fit_sklearn(x, 2, random_state=3))
+
+
+def test_a_scikit_learn_failure_is_a_message_not_a_traceback(monkeypatch):
+    """Data scikit-learn cannot fit (e.g. spanning 1e154) still get the package's row."""
+    from gmm_bayes.report import terminal
+
+    def broken(*args, **kwargs):
+        raise ValueError("Fitting the mixture model failed because some components have...")
+
+    monkeypatch.setattr(terminal, "fit_sklearn", broken)
+    ((k, em, sk, messages),) = terminal.em_vs_sklearn(gb.load_dataset("faithful"), [2])
+    assert sk is None
+    assert messages == [
+        "scikit-learn failed: Fitting the mixture model failed because some components have..."
+    ]
+    table = terminal.text_table([(k, em, sk, messages)]).splitlines()
+    assert len(table) == 2 and "gmm_bayes EM" in table[1]
