@@ -1,5 +1,7 @@
 """compare_components: PSIS-LOO, stacking, BIC and AIC across K, and each K's status."""
 
+import importlib
+import pkgutil
 import sys
 
 import numpy as np
@@ -34,8 +36,18 @@ def _refuse(*args, **kwargs):
     raise AssertionError("compare must not fit or sample")
 
 
+def _import_every_module():
+    """Import the whole package first: a module imported while the entry points are patched
+    would bind :func:`_refuse` for good (``from gmm_bayes.em import fit_em``), and break every
+    later test that uses it."""
+    for info in pkgutil.walk_packages(gmm_bayes.__path__, "gmm_bayes."):
+        if not info.name.endswith("__main__"):  # that one runs the command line
+            importlib.import_module(info.name)
+
+
 def _refuse_everywhere(monkeypatch, functions):
     """Replace ``functions`` by :func:`_refuse` wherever a gmm_bayes module holds them."""
+    _import_every_module()
     for name, module in list(sys.modules.items()):
         if name == "gmm_bayes" or name.startswith("gmm_bayes."):
             for attr, value in list(vars(module).items()):
