@@ -4,6 +4,7 @@ numpy only. ``Priors.em_step`` builds a :class:`MapStep` in the standardized uni
 works in; ``fit_em`` calls it like the maximum-likelihood step (a :class:`gmm_bayes.em.Step`).
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,17 @@ class MapStep(Step):
         weights = self._weights(nk)
         new_means, new_variances = self._means_and_variances(nk, xbar, q0)
         return weights, new_means, new_variances + self.reg
+
+    def for_components(self, k):
+        """This step, or for ``k`` components other than the concentration vector's length a
+        symmetric Dirichlet of the same mean concentration: the search's fits with fewer
+        components only provide starting points for the K-component fit."""
+        alpha = np.asarray(self.priors.alpha, dtype=np.float64)
+        if alpha.ndim == 0 or alpha.size == k:
+            return self
+        return dataclasses.replace(
+            self, priors=dataclasses.replace(self.priors, alpha=np.asarray(alpha.mean()))
+        )
 
     def log_prior(self, weights, means, variances):
         """The priors' log density (:meth:`ResolvedPriors.log_prior`), added to EM's objective."""

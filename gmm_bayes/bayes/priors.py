@@ -178,7 +178,7 @@ class Priors:
         """
         return self._resolved(x, _concentration_for(self.w_concentration, n_components))
 
-    def em_step(self, x, loc, scale, reg):
+    def em_step(self, x, loc, scale, reg, n_components=None):
         """The MAP-EM step used by :func:`gmm_bayes.fit_em` in standardized units.
 
         Parameters
@@ -190,6 +190,8 @@ class Priors:
         reg : float
             Added to every variance after the M-step (``reg_covar`` in units of ``z``; 0 by
             default with priors).
+        n_components : int, optional
+            K of the fit: a per-component ``w_concentration`` must have K entries.
 
         Returns
         -------
@@ -209,6 +211,8 @@ class Priors:
                 "MAP-EM needs HierarchicalInverseGamma alpha + g > 1 (beta has no maximum "
                 f"otherwise), got alpha={self.sigma.alpha}, g={self.sigma.g}"
             )
+        if n_components is not None:
+            _concentration_for(self.w_concentration, n_components)  # raises on a length mismatch
         spec = self._resolved(x, np.asarray(self.w_concentration, dtype=np.float64))
         return MapStep(spec.standardized(loc, scale), float(reg))
 

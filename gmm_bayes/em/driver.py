@@ -217,7 +217,8 @@ def fit_em(
     x = as_data(x)
     options = EMOptions.validated(x.size, n_components, **settings)
     std = Standardizer.of(x)
-    step = _step(priors, x, std, _regularization(options.reg_covar, priors, x, std))
+    reg = _regularization(options.reg_covar, priors, x, std)
+    step = _step(priors, x, std, reg, options.n_components)
     z = std.to_z(x)
     start = options.start.to_z(std)
     source = InMemorySource(z)
@@ -294,11 +295,14 @@ def _regularization(reg_covar, priors, x, std):
     return default_regularization(x.size, np.min(x), np.max(x), std)
 
 
-def _step(priors, x, std, reg):
+def _step(priors, x, std, reg, k):
     """The M-step: maximum likelihood, or the MAP step of ``priors`` (a :class:`Step`)."""
     if priors is None:
         return MaximumLikelihoodStep(reg)
-    step = priors.em_step(x, std.loc, std.scale, reg) if hasattr(priors, "em_step") else None
+    if not hasattr(priors, "em_step"):
+        step = None
+    else:
+        step = priors.em_step(x, std.loc, std.scale, reg, n_components=k)
     if not isinstance(step, Step):
         raise TypeError(f"priors must be a gmm_bayes.Priors or None, got {type(priors).__name__}")
     return step

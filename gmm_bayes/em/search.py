@@ -89,9 +89,10 @@ def find_maxima(z, start, options, step):
         return _level(z, 1, options, step, start, n_runs=1, below=[])
     below = []
     if start.empty:
-        below = _level(z, 1, options, step, Start(), n_runs=1, below=[])
+        below = _level(z, 1, options, step.for_components(1), Start(), n_runs=1, below=[])
         for level in range(2, k):
-            below = _level(z, level, options, step, Start(), n_runs=LOWER_RUNS, below=below)
+            lower = step.for_components(level)
+            below = _level(z, level, options, lower, Start(), n_runs=LOWER_RUNS, below=below)
     return _level(z, k, options, step, start, n_runs=options.n_init, below=below, top=True)
 
 

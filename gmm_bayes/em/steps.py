@@ -42,6 +42,10 @@ class Step(abc.ABC):
     def log_prior(self, weights, means, variances):
         """Added to the log-likelihood in the convergence test (0 for maximum likelihood)."""
 
+    def for_components(self, k):
+        """The step for a fit with ``k`` components (the search fits fewer on its way to K)."""
+        return self
+
 
 @dataclass(frozen=True)
 class MaximumLikelihoodStep(Step):

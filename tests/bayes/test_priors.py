@@ -146,3 +146,22 @@ def test_em_step_is_in_fit_ems_standardized_units():
 def test_sigma_of_the_wrong_type_names_the_families():
     with pytest.raises(TypeError, match=r"gmm_bayes\.bayes\.\{InverseGamma, Hierarchical"):
         Priors(sigma=0.3)
+
+
+def test_per_component_concentration_fits_through_the_search():
+    """The search fits fewer components on its way to K; a K-vector concentration still works,
+    and the returned MAP-EM fit is a fixed point of the K-component MAP step."""
+    x = three_groups()
+    priors = Priors(w_concentration=[2.0, 3.0, 4.0])
+    fit = gb.fit_em(x, 3, priors=priors, random_state=0, tol=1e-12)
+    again = gb.fit_em(
+        x,
+        3,
+        priors=priors,
+        weights_init=fit.weights,
+        means_init=fit.means,
+        variances_init=fit.variances,
+        tol=1e-12,
+    )
+    np.testing.assert_allclose(again.weights, fit.weights, rtol=1e-5)
+    np.testing.assert_allclose(again.means, fit.means, rtol=1e-5)

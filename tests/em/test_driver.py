@@ -209,8 +209,8 @@ class _PriorsLike:
         self.step = step
         self.calls = []
 
-    def em_step(self, x, loc, scale, reg):
-        self.calls.append((x.size, loc, scale, reg))
+    def em_step(self, x, loc, scale, reg, n_components=None):
+        self.calls.append((x.size, loc, scale, reg, n_components))
         return self.step
 
 
@@ -222,8 +222,8 @@ def test_priors_plug_in_their_step():
         warnings.simplefilter("ignore", ConvergenceWarning)  # one iteration of each
         fit = gb.fit_em(x, 2, priors=priors, max_iter=1, **start)
         ml = gb.fit_em(x, 2, max_iter=1, reg_covar=0.0, **start)
-    [(n, loc, scale, reg)] = priors.calls
-    assert (n, loc, reg) == (80, 6.0, 0.0)  # median of x; reg_covar defaults to 0 under priors
+    [(n, loc, scale, reg, k)] = priors.calls
+    assert (n, loc, reg, k) == (80, 6.0, 0.0, 2)  # median of x; reg_covar 0 under priors
     np.testing.assert_allclose(fit.variances, ml.variances / 2, rtol=1e-12)
     assert fit.method == "map-em"
 
