@@ -63,8 +63,11 @@ def test_compare_never_fits_or_samples(x, made, monkeypatch):
     if "gmm_bayes.bayes.sampling" in sys.modules:
         functions.append(sys.modules["gmm_bayes.bayes.sampling"].sample_posterior)
     _refuse_everywhere(monkeypatch, functions)
-    for module in (gb, gmm_bayes.bayes):  # lazy names: set in the module dict, PyMC unimported
-        monkeypatch.setitem(vars(module), "sample_posterior", _refuse)
+    for module in (gb, gmm_bayes.bayes):  # lazy names not loaded yet: into the module dict
+        # (only when absent: monkeypatch undoes every setattr before any setitem, so a setitem
+        # over a name just patched by setattr would restore the stub last)
+        if "sample_posterior" not in vars(module):
+            monkeypatch.setitem(vars(module), "sample_posterior", _refuse)
     monkeypatch.setattr(GaussianMixture, "fit", _refuse)
     monkeypatch.setattr(GaussianMixture, "fit_predict", _refuse)
 
