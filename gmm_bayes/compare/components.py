@@ -15,6 +15,7 @@ import xarray as xr
 
 from gmm_bayes._validation import as_data, short_repr
 from gmm_bayes.bayes import Diagnostics, Status, diagnose
+from gmm_bayes.compare.model_probabilities import model_probability_columns
 from gmm_bayes.em.result import MIN_COMPONENT_COUNT
 
 __all__ = ["CRITERIA", "SIGN_CONVENTION", "collapse_reason", "compare_components", "row_status"]
@@ -33,7 +34,9 @@ CRITERIA = {
 }
 
 
-def compare_components(x, posteriors, *, em_fits, sklearn_fits, map_fits=None):
+def compare_components(
+    x, posteriors, *, em_fits, sklearn_fits, map_fits=None, evidences=None, k_prior=None
+):
     """Model comparison across numbers of components K.
 
     Parameters
@@ -53,6 +56,13 @@ def compare_components(x, posteriors, *, em_fits, sklearn_fits, map_fits=None):
         ``posteriors``: adds ``map_bic``, the prior-regularized BIC of Fraley & Raftery (2007),
         ``-2 log L + p log N`` at the posterior mode, where the priors keep components from
         collapsing onto a few points.
+    evidences : mapping of int to Evidence, optional
+        K -> :func:`gmm_bayes.log_evidence` for every K in ``posteriors``: adds
+        ``log_evidence``, ``log_evidence_se``, ``log_bayes_factor`` (against the K of highest
+        evidence), ``k_prior``, ``p_k`` (p(K | y) over the K compared) and ``p_k_se`` (its Monte
+        Carlo error, delta method), and the preference ``preferred_p_k``.
+    k_prior : mapping of int to float, optional
+        Prior weights of the K compared (normalized over them); default uniform.
 
     Returns
     -------
@@ -123,6 +133,10 @@ def compare_components(x, posteriors, *, em_fits, sklearn_fits, map_fits=None):
             )
     else:
         rows[ks[0]].update(loo_rank=0, elpd_diff=0.0, elpd_diff_se=0.0, stacking_weight=1.0)
+    if evidences is not None:
+        columns = model_probability_columns(evidences, ks, k_prior)
+        for i, k in enumerate(ks):
+            rows[k].update({name: float(values[i]) for name, values in columns.items()})
 
     names = list(rows[ks[0]])
     ds = xr.Dataset(
@@ -303,6 +317,8 @@ def _preferences(ds):
     }
     pref["elpd_loo"] = int(ks[np.argmax(ds["elpd_loo"].values)])
     pref["stacking_weight"] = int(ks[np.argmax(ds["stacking_weight"].values)])
+    if "p_k" in ds:
+        pref["p_k"] = int(ks[np.argmax(ds["p_k"].values)])
     agree = len(set(pref.values())) == 1
     best = pref["elpd_loo"]
     close = [
@@ -338,6 +354,9 @@ def _agreement(ds, pref, agree, best, close):
         f"PSIS-LOO K={pref['elpd_loo']}",
         f"stacking puts most weight on K={pref['stacking_weight']}",
     ]
+    if "p_k" in pref:
+        p_best = float(ds["p_k"].sel(K=pref["p_k"]))
+        parts.append(f"the evidence gives K={pref['p_k']} the highest p(K | y) ({p_best:.2f})")
     sentence = ("All criteria agree: " if agree else "The criteria disagree: ") + "; ".join(parts)
     sentence += "."
     if close:
