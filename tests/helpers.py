@@ -43,3 +43,25 @@ def reference_responsibilities(x, w, mu, sigma):
     x = np.asarray(x, dtype=np.float64)
     joint = np.log(w) + stats.norm.logpdf(x[:, None], mu, sigma)
     return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+
+
+#: the groups of every tree :func:`gmm_bayes.sample_posterior` returns
+POSTERIOR_GROUPS = {
+    "posterior",
+    "sample_stats",
+    "log_likelihood",
+    "posterior_predictive",
+    "observed_data",
+    "em",
+    "membership",
+    "diagnostics",
+}
+
+
+def random_point(rng, k, loc, scale):
+    """A random mixture (w, sorted mu, sigma) on the scale of data with ``loc`` and ``scale``."""
+    return {
+        "w": rng.dirichlet(np.ones(k)),
+        "mu": np.sort(rng.normal(loc, 2 * scale, k)),
+        "sigma": scale * rng.uniform(0.05, 1.5, k),
+    }

@@ -3,7 +3,7 @@ the prior densities against ResolvedPriors.log_prior, and draws from the mixture
 
 import numpy as np
 import pytest
-from helpers import mixture_sample, reference_log_likelihood
+from helpers import mixture_sample, random_point, reference_log_likelihood
 
 import gmm_bayes as gb
 from gmm_bayes.bayes import HalfNormal, LogNormal, Priors
@@ -25,14 +25,6 @@ ALL_PRIORS = [
     Priors(sigma=LogNormal(), mu_scale=1.0),
 ]
 PRIOR_IDS = ["default", "richardson_green", "half_normal", "lognormal"]
-
-
-def random_point(rng, k, loc, scale):
-    return {
-        "w": rng.dirichlet(np.ones(k)),
-        "mu": np.sort(rng.normal(loc, 2 * scale, k)),
-        "sigma": scale * rng.uniform(0.05, 1.5, k),
-    }
 
 
 @pytest.fixture(scope="module")

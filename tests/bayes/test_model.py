@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import random_point
 
 import gmm_bayes as gb
 from gmm_bayes.bayes import HalfNormal, HierarchicalInverseGamma, LogNormal, Priors
@@ -40,14 +41,6 @@ BUNDLED = [
     ("galaxy", 4),
     ("galaxy_mass", 4),
 ]
-
-
-def random_point(rng, k, loc, scale):
-    return {
-        "w": rng.dirichlet(np.ones(k)),
-        "mu": np.sort(rng.normal(loc, 2 * scale, k)),
-        "sigma": scale * rng.uniform(0.05, 1.5, k),
-    }
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import exact_groups
+from helpers import POSTERIOR_GROUPS, exact_groups
 
 import gmm_bayes as gb
 from gmm_bayes.conventions import SAMPLERS
@@ -12,16 +12,6 @@ pytest.importorskip("pymc")
 from gmm_bayes.bayes.samplers import SAMPLER_RUNS  # noqa: E402  (after the importorskip of pymc)
 
 TRUE = ([0.3, 0.3, 0.4], [-5.0, 0.0, 6.0], [1.0, 0.5, 1.5])
-GROUPS = {
-    "posterior",
-    "sample_stats",
-    "log_likelihood",
-    "posterior_predictive",
-    "observed_data",
-    "em",
-    "membership",
-    "diagnostics",
-}
 
 
 def test_every_sampler_name_has_a_run():
@@ -37,7 +27,7 @@ def test_pymc_sampler_is_reproducible_too():
         )
         for _ in range(2)
     ]
-    assert set(runs[0].children) == GROUPS
+    assert set(runs[0].children) == POSTERIOR_GROUPS
     assert runs[0]["posterior"]["mu"].shape == (2, 100, 2)
     np.testing.assert_array_equal(
         runs[0]["posterior"]["mu"].values, runs[1]["posterior"]["mu"].values

@@ -3,7 +3,7 @@ arguments, and the likelihood options (compressed, binned) end to end."""
 
 import numpy as np
 import pytest
-from helpers import exact_groups, mixture_sample, reference_log_density
+from helpers import POSTERIOR_GROUPS, exact_groups, mixture_sample, reference_log_density
 
 import gmm_bayes as gb
 from gmm_bayes.exceptions import ModelMismatchError
@@ -20,16 +20,6 @@ TRUE = {"w": [0.3, 0.3, 0.4], "mu": [-5.0, 0.0, 6.0], "sigma": [1.0, 0.5, 1.5]}
 TRUE_ARGS = tuple(TRUE.values())
 SMALL = {"chains": 2, "draws": 300, "tune": 300, "cores": 2}
 TINY = {"chains": 2, "draws": 150, "tune": 150, "cores": 2}
-GROUPS = {
-    "posterior",
-    "sample_stats",
-    "log_likelihood",
-    "posterior_predictive",
-    "observed_data",
-    "em",
-    "membership",
-    "diagnostics",
-}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +42,7 @@ def faithful():
 
 @pytest.mark.slow
 def test_groups_dims_and_contents(tree, data):
-    assert set(tree.children) == GROUPS
+    assert set(tree.children) == POSTERIOR_GROUPS
     post = tree["posterior"]
     for name in ("w", "mu", "sigma"):
         assert post[name].dims == ("chain", "draw", "component")
