@@ -54,8 +54,8 @@ def sample_smc(model, starts, plan, opts, seed, progressbar):
     names = [rv.name for rv in model.free_RVs]
     posterior = out["posterior"].to_dataset()[names]
     stats = out["sample_stats"].to_dataset()
-    evidence = [_last(v) for v in np.atleast_2d(stats["log_marginal_likelihood"].values)]
-    stages = [len(v) for v in np.atleast_2d(stats["beta"].values)]
+    evidence = [_last(v) for v in _per_run(stats["log_marginal_likelihood"])]
+    stages = [len(np.ravel(v)) for v in _per_run(stats["beta"])]
     chains = np.arange(posterior.sizes["chain"])
     sample_stats = xr.Dataset(
         {
@@ -69,8 +69,15 @@ def sample_smc(model, starts, plan, opts, seed, progressbar):
     return tree, {"sampling_seconds": round(time.perf_counter() - t0, 3)}
 
 
+def _per_run(stat):
+    """One stage-by-stage sequence per run: PyMC stores a list per chain in an object array
+    of shape (chains,) (or a float array of shape (chains, stages))."""
+    values = stat.values
+    return list(values) if values.dtype == object else list(np.atleast_2d(values))
+
+
 def _last(values):
-    return float(np.asarray(values, dtype=object).ravel()[-1])
+    return float(np.ravel(np.asarray(values, dtype=np.float64))[-1])
 
 
 def _distinct_fraction(posterior):

@@ -16,6 +16,7 @@ import xarray as xr
 from gmm_bayes._validation import as_data, short_repr
 from gmm_bayes.bayes import Diagnostics, Status, diagnose
 from gmm_bayes.compare.model_probabilities import model_probability_columns
+from gmm_bayes.compare.recommendation import recommend_k
 from gmm_bayes.em.result import MIN_COMPONENT_COUNT
 
 __all__ = ["CRITERIA", "SIGN_CONVENTION", "collapse_reason", "compare_components", "row_status"]
@@ -77,13 +78,19 @@ def compare_components(
         ``pareto_k_threshold``, ``divergences``, ``max_rhat``, ``min_ess_bulk``,
         ``min_ess_tail``, ``multimodal``, ``status`` (a :class:`gmm_bayes.bayes.Status` value:
         the posterior's, CAUTION when an OK posterior has Pareto k above the threshold),
-        ``trustworthy`` (``Status.trustworthy``), ``verdict`` (plain language, for people),
+        ``trustworthy`` (the posterior is OK or CAUTION and the EM fit healthy: the K that
+        can be recommended), ``verdict`` (plain language, for people),
         ``loo_rank`` (0 is best), ``elpd_diff`` and ``elpd_diff_se`` (to the best K),
         ``stacking_weight``. Attributes ``preferred_<criterion>`` (the K each criterion prefers:
         ``em_bic``, ``em_aic``, ``em_icl``, ``sklearn_bic``, ``map_bic`` (with ``map_fits``),
         ``elpd_loo``, ``stacking_weight``), ``criteria_agree`` (1 or 0), ``agreement`` (a
         sentence saying which K each criterion prefers, which K are left out as collapsed, and
-        how sure LOO is), ``loo_indistinguishable``, ``sign_convention``, ``n_obs``.
+        how sure LOO is), ``loo_indistinguishable``, ``sign_convention``, ``n_obs``, and the
+        recommendation (:func:`~gmm_bayes.compare.recommendation.recommend_k`):
+        ``recommended_k`` (-1: none), ``recommended_rule`` (highest p(K | y) among
+        trustworthy K with ``evidences``, else the smallest trustworthy K within 2 se of the
+        best trustworthy elpd_loo) and ``recommended_reason`` (one sentence: the runner-up, the
+        criteria that prefer another K, the K left out).
 
         BIC, AIC and ICL prefer the best K among those whose fit is healthy (no collapsed
         component); a K whose fit collapsed is never preferred, unless every K collapsed (then
@@ -121,6 +128,7 @@ def compare_components(
             **_loo_columns(loo),
             **_diagnostics_columns(_diagnostics(posteriors[k]), loo),
         }
+        rows[k]["trustworthy"] = rows[k]["trustworthy"] and not rows[k]["em_degenerate"]
     if len(ks) > 1:
         cmp = azs.compare(loos, method="stacking", round_to="none")
         for k in ks:
@@ -144,6 +152,8 @@ def compare_components(
         coords={"K": np.array(ks)},
     )
     ds.attrs.update(_preferences(ds))
+    pointwise = {k: np.asarray(loos[f"K={k}"].elpd_i).ravel() for k in ks}
+    ds.attrs.update(recommend_k(ds, pointwise))
     ds.attrs["sign_convention"] = SIGN_CONVENTION
     ds.attrs["n_obs"] = int(x.size)
     return ds
@@ -364,7 +374,9 @@ def _agreement(ds, pref, agree, best, close):
             f" LOO cannot tell K={best} from K={', '.join(map(str, close))} "
             "(elpd difference within 2 standard errors)."
         )
-    untrusted = [int(k) for k, ok in zip(ks, ds["trustworthy"].values, strict=True) if not ok]
+    untrusted = [
+        int(k) for k, s in zip(ks, ds["status"].values, strict=True) if not Status(s).trustworthy
+    ]
     if untrusted:
         sentence += (
             f" The posterior for K={', '.join(map(str, untrusted))} failed its diagnostics, so "

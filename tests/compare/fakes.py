@@ -75,3 +75,44 @@ def around(fit):
     """``(center, spread)`` of a tight posterior around an EMResult."""
     center = {"w": fit.weights, "mu": fit.means, "sigma": fit.sigmas}
     return center, {"w": 0.02, "mu": 0.1, "sigma": 0.05}
+
+
+def fake_comparison(statuses, elpd, *, degenerate=None, p_k=None, p_k_se=None, preferred=None):
+    """A comparison table on dim ``K`` = 1..len(statuses), as
+    :func:`gmm_bayes.compare_components` makes it, for the recommendation rule.
+
+    ``statuses``: Status per K; ``elpd``: elpd_loo per K; ``degenerate``: EM fit collapsed per
+    K (default none); ``p_k`` (and ``p_k_se``): p(K | y) per K; ``preferred``: criterion ->
+    preferred K (the ``preferred_<criterion>`` attributes).
+    """
+    ks = np.arange(1, len(statuses) + 1)
+    degenerate = np.zeros(ks.size, bool) if degenerate is None else np.asarray(degenerate)
+    trustworthy = np.array([s.trustworthy for s in statuses]) & ~degenerate
+    ds = xr.Dataset(
+        {
+            "status": ("K", [s.value for s in statuses]),
+            "em_degenerate": ("K", degenerate),
+            "trustworthy": ("K", trustworthy),
+            "elpd_loo": ("K", np.asarray(elpd, dtype=float)),
+        },
+        coords={"K": ks},
+    )
+    if p_k is not None:
+        ds["p_k"] = ("K", np.asarray(p_k, dtype=float))
+        ds["p_k_se"] = ("K", np.zeros(ks.size) if p_k_se is None else np.asarray(p_k_se))
+    ds.attrs.update({f"preferred_{name}": k for name, k in (preferred or {}).items()})
+    return ds
+
+
+def pointwise_elpd(elpd, n=100, noise=None, seed=0):
+    """Pointwise elpd per K (K = 1..len(elpd)) summing to ``elpd``: a shared per-observation
+    part plus independent noise of sd ``noise[K]`` (default 0.1), which sets the se of each
+    difference (about sqrt(n * (noise_a**2 + noise_b**2)))."""
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(0.0, 1.0, n)
+    noise = [0.1] * len(elpd) if noise is None else noise
+    out = {}
+    for k, (total, sd) in enumerate(zip(elpd, noise, strict=True), start=1):
+        values = shared + sd * rng.standard_normal(n)
+        out[k] = values - values.mean() + total / n
+    return out
