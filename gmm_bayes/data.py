@@ -1,4 +1,4 @@
-"""Load one column of numbers: a bundled data set by name, or a user's CSV / plain-text file.
+"""Load columns of numbers: a bundled data set by name, or a user's CSV / plain-text file.
 
 All validation of raw data files lives here. Only numpy and the standard library are imported, so
 ``import gmm_bayes`` stays cheap.
@@ -16,8 +16,9 @@ File format accepted by :func:`read_data`
   are numbers, unless ``column=`` names one of its fields: then it is the header (a numeric header
   such as ``2020``). Any other first row is the header. A plain text file with one number per line
   is the simplest header-less file. Columns of a header-less file have no names, so ``column``
-  must then be None and the file must have a single column.
-- Every data row must have exactly as many fields as the header (or as the first row), and the
+  must then be None and the file must have a single column. ``columns=[...]`` reads several
+  named columns at once (an (N, d) array).
+- Every data row must have exactly as many fields as the header (or as the first row), and every
   selected cell must be a finite number (``nan``, ``inf``, ``-Infinity`` ... are refused, and so is
   a number too large for float64).
 - Only regular files are read: a directory, a device (``/dev/zero``), a FIFO or a socket is refused
@@ -27,6 +28,7 @@ File format accepted by :func:`read_data`
 import csv
 import os
 import stat
+from collections.abc import Sequence
 from importlib import resources
 from itertools import chain
 from pathlib import Path
@@ -39,7 +41,9 @@ from gmm_bayes.exceptions import DataError
 
 __all__ = [
     "DATASETS",
+    "MULTIVARIATE_DATASETS",
     "dataset_column",
+    "dataset_columns",
     "dataset_path",
     "list_datasets",
     "load_dataset",
@@ -48,15 +52,19 @@ __all__ = [
 
 
 class DatasetInfo(NamedTuple):
-    """Registry entry of a bundled data set (``DATASETS[name]``)."""
+    """Registry entry of a bundled data set (``DATASETS[name]``).
+
+    ``column`` is the header name of a one-column data set, or the names of the columns of a
+    multivariate one, in order (a tuple).
+    """
 
     file: str
-    column: str
+    column: str | tuple[str, ...]
     description: str
     units: str
 
 
-#: Bundled data sets: name -> (file in ``data/``, column, one-line description, units).
+#: Bundled data sets: name -> (file in ``data/``, column(s), one-line description, units).
 #: Provenance and citations: ``data/README.md``.
 DATASETS: dict[str, DatasetInfo] = {
     "galaxy": DatasetInfo(
@@ -97,12 +105,29 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 
+#: Bundled multivariate data sets, kept apart from :data:`DATASETS` while the Bayesian layer,
+#: the report and the command line take one column only: name -> (file, columns, ...).
+MULTIVARIATE_DATASETS: dict[str, DatasetInfo] = {
+    "faithful2d": DatasetInfo(
+        "faithful_2d.csv",
+        ("eruptions", "waiting"),
+        "Old Faithful eruption lengths and waiting times, 272 eruptions (R datasets::faithful)",
+        "minutes",
+    ),
+}
+
 _RESOURCE_PACKAGE = "gmm_bayes.datasets"  # ``data/`` mapped in pyproject.toml
 _SOURCE_DIR = Path(__file__).resolve().parent.parent / "data"  # source checkout / editable install
 
 
-def list_datasets() -> dict[str, str]:
+def list_datasets(multivariate: bool = False) -> dict[str, str]:
     """Return the bundled data sets.
+
+    Parameters
+    ----------
+    multivariate : bool
+        False: the one-column data sets (:data:`DATASETS`); True: the multivariate ones
+        (:data:`MULTIVARIATE_DATASETS`).
 
     Returns
     -------
@@ -113,19 +138,21 @@ def list_datasets() -> dict[str, str]:
     --------
     >>> list_datasets()["faithful"]
     'Old Faithful waiting times between eruptions, 272 values (R datasets::faithful) [minutes]'
+    >>> list(list_datasets(multivariate=True))
+    ['faithful2d']
     """
-    return {name: f"{info.description} [{info.units}]" for name, info in DATASETS.items()}
+    registry = MULTIVARIATE_DATASETS if multivariate else DATASETS
+    return {name: f"{info.description} [{info.units}]" for name, info in registry.items()}
 
 
 def _info(name) -> DatasetInfo:
     if not isinstance(name, str):
         raise TypeError(f"name must be a data set name (str), got {short_repr(name)}")
     try:
-        return DATASETS[name]
+        return DATASETS[name] if name in DATASETS else MULTIVARIATE_DATASETS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown data set name {name!r}; available: {', '.join(sorted(DATASETS))}"
-        ) from None
+        names = ", ".join(sorted(DATASETS) + sorted(MULTIVARIATE_DATASETS))
+        raise ValueError(f"unknown data set name {name!r}; available: {names}") from None
 
 
 def dataset_path(name: str) -> Path:
@@ -134,7 +161,7 @@ def dataset_path(name: str) -> Path:
     Parameters
     ----------
     name : str
-        A key of :data:`DATASETS`.
+        A key of :data:`DATASETS` or :data:`MULTIVARIATE_DATASETS`.
 
     Returns
     -------
@@ -166,14 +193,37 @@ def _installed_file(file) -> Path | None:
 
 
 def dataset_column(name: str) -> str:
-    """Return the CSV column holding a bundled data set.
+    """Return the CSV column holding a one-column bundled data set.
+
+    Raises
+    ------
+    ValueError
+        The data set has several columns: use :func:`dataset_columns`.
 
     Examples
     --------
     >>> dataset_column("galaxy")
     'velocity'
     """
-    return _info(name).column
+    column = _info(name).column
+    if not isinstance(column, str):
+        raise ValueError(
+            f"data set {name!r} has {len(column)} columns {list(column)}, not one; "
+            "use dataset_columns(name) and read_data(path, columns=...)"
+        )
+    return column
+
+
+def dataset_columns(name: str) -> tuple[str, ...]:
+    """Return the CSV columns of a bundled data set, in order (one name for univariate sets).
+
+    Examples
+    --------
+    >>> dataset_columns("faithful2d"), dataset_columns("galaxy")
+    (('eruptions', 'waiting'), ('velocity',))
+    """
+    column = _info(name).column
+    return (column,) if isinstance(column, str) else column
 
 
 def load_dataset(name: str) -> np.ndarray:
@@ -183,12 +233,14 @@ def load_dataset(name: str) -> np.ndarray:
     ----------
     name : str
         One of ``list_datasets()``: ``"galaxy"``, ``"galaxy_mass"``, ``"faithful"``,
-        ``"geyser_waiting"``, ``"geyser_duration"``, ``"seed_notebook"``.
+        ``"geyser_waiting"``, ``"geyser_duration"``, ``"seed_notebook"``, and the bivariate
+        ``"faithful2d"`` (``eruptions``, ``waiting``).
 
     Returns
     -------
-    ndarray of float64, shape (N,)
-        The values in file order.
+    ndarray of float64, shape (N,) or (N, d)
+        The values in file order: shape (N,) for a one-column data set, (N, d) for a
+        multivariate one (columns as :func:`dataset_columns`).
 
     Raises
     ------
@@ -200,12 +252,20 @@ def load_dataset(name: str) -> np.ndarray:
     >>> x = load_dataset("galaxy")
     >>> x.shape, x[:3]
     ((82,), array([9.172, 9.35 , 9.483]))
+    >>> load_dataset("faithful2d")[:2]
+    array([[ 3.6, 79. ],
+           [ 1.8, 54. ]])
     """
-    return read_data(dataset_path(name), column=dataset_column(name))
+    column = _info(name).column
+    if isinstance(column, str):
+        return read_data(dataset_path(name), column=column)
+    return read_data(dataset_path(name), columns=column)
 
 
-def read_data(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
-    """Read one column of finite numbers from a CSV or plain-text file.
+def read_data(
+    path: str | os.PathLike, column: str | None = None, *, columns: Sequence[str] | None = None
+) -> np.ndarray:
+    """Read one or several columns of finite numbers from a CSV or plain-text file.
 
     See the module docstring for the accepted format (header optional, ``#`` comments at the top,
     blank lines, BOM and CRLF tolerated, regular files only).
@@ -219,17 +279,23 @@ def read_data(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
     path : str or os.PathLike
         The file to read.
     column : str or None
-        Header name of the column to read. None: the file must have exactly one column.
+        Header name of the column to read. None (and no ``columns``): the file must have
+        exactly one column.
+    columns : sequence of str, optional
+        Header names of several columns to read, in this order (distinct, at least one);
+        exclusive with ``column``. A header row is then required.
 
     Returns
     -------
-    ndarray of float64, shape (N,)
-        The column's values in file order, N >= 1.
+    ndarray of float64, shape (N,) or (N, d)
+        The values in file order, N >= 1: shape (N,) with ``column``, (N, d) with ``columns``
+        (d = ``len(columns)``, also for a single name).
 
     Raises
     ------
     TypeError
-        ``path`` is not a path or ``column`` is neither a str nor None.
+        ``path`` is not a path, ``column`` is neither a str nor None, ``columns`` is not a
+        sequence of str, or both ``column`` and ``columns`` are given.
     DataError
         The file is missing, unreadable or not a regular file, empty, has no such column, or a
         row is malformed (wrong number of fields, non-numeric, non-finite or too large cell). The
@@ -244,22 +310,62 @@ def read_data(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
     ...     _ = path.write_text("2020\\n15\\n17\\n", encoding="utf-8")
     ...     read_data(path), read_data(path, column="2020")
     (array([2020.,   15.,   17.]), array([15., 17.]))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder, "geyser.csv")
+    ...     _ = path.write_text("waiting,duration\\n80,4.0\\n71,2.2\\n", encoding="utf-8")
+    ...     read_data(path, columns=["duration", "waiting"])
+    array([[ 4. , 80. ],
+           [ 2.2, 71. ]])
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike, got {short_repr(path)}")
-    if column is not None and not isinstance(column, str):
-        raise TypeError(f"column must be a header name (str) or None, got {short_repr(column)}")
+    wanted = _wanted_columns(column, columns)
     path = Path(path)
     _require_regular_file(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            return _parse(fh, path, column)
+            values = _parse(fh, path, wanted)
     except UnicodeDecodeError as err:
         raise DataError(
             f"{path}: not UTF-8 text (undecodable byte at offset {err.start})"
         ) from None
     except OSError as err:
         raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    return values if columns is not None else values[:, 0]
+
+
+def _wanted_columns(column, columns) -> list[str] | None:
+    """The header names to read (None: the file's only column), after checking the arguments."""
+    if column is not None and not isinstance(column, str):
+        raise TypeError(f"column must be a header name (str) or None, got {short_repr(column)}")
+    if columns is None:
+        return None if column is None else [column]
+    if column is not None:
+        raise TypeError(
+            f"pass column={column!r} or columns={short_repr(columns)}, not both "
+            "(column reads one column, columns several)"
+        )
+    if isinstance(columns, str) or not all(isinstance(c, str) for c in _as_list(columns)):
+        raise TypeError(
+            f"columns must be a list of header names (str), got {short_repr(columns)}; "
+            "for one column pass column=NAME"
+        )
+    wanted = list(columns)
+    if not wanted:
+        raise ValueError("columns is empty; name at least one column")
+    repeated = sorted({c for c in wanted if wanted.count(c) > 1})
+    if repeated:
+        raise ValueError(f"columns {wanted} names {repeated} more than once; name each once")
+    return wanted
+
+
+def _as_list(columns) -> list:
+    try:
+        return list(columns)
+    except TypeError:
+        raise TypeError(
+            f"columns must be a list of header names (str), got {short_repr(columns)}"
+        ) from None
 
 
 _NOT_REGULAR = (
@@ -296,24 +402,27 @@ def _file_in_path(path) -> str:
     return f"{file} is a file, not a directory"
 
 
-def _parse(fh, path, column) -> np.ndarray:
+def _parse(fh, path, wanted) -> np.ndarray:
+    """The selected columns, shape (N, len(wanted)); ``wanted=None``: a one-column file."""
     rows = _records(fh, path)
     first = next(rows, None)
     if first is None:
         raise DataError(f"{path}: empty file (no header and no data rows)")
     header_line, fields = first
-    if _is_header(fields, column):
+    if _is_header(fields, wanted):
         names, data = fields, []
-        index = _column_index(path, names, column, header_line)
-        label = f"column {names[index]!r}"
+        indices = _column_indices(path, names, wanted, header_line)
+        labels = [f"column {names[i]!r}" for i in indices]
     else:
-        names, label = None, "column 1 (no header)"
-        index, data = _headerless_index(path, column, first), [first]
+        names, labels = None, ["column 1 (no header)"]
+        indices, data = [_headerless_index(path, wanted, first)], [first]
     width = len(fields)
-    values = [_cell(path, label, names, width, index, rec) for rec in chain(data, rows)]
+    values = [_cells(path, labels, names, width, indices, rec) for rec in chain(data, rows)]
     if not values:
-        raise DataError(f"{path}: {label}: header row (line {header_line}) but no data rows")
-    return np.asarray(values, dtype=np.float64)
+        raise DataError(
+            f"{path}: {', '.join(labels)}: header row (line {header_line}) but no data rows"
+        )
+    return np.asarray(values, dtype=np.float64).reshape(len(values), len(indices))
 
 
 def _records(fh, path):
@@ -334,19 +443,20 @@ def _records(fh, path):
         yield lineno, [f.strip() for f in fields]
 
 
-def _is_header(fields, column) -> bool:
+def _is_header(fields, wanted) -> bool:
     """The header rule of :func:`read_data` for the first row."""
-    if column is not None and column in fields:
+    if wanted is not None and any(name in fields for name in wanted):
         return True
     return not all(_is_number(f) for f in fields if f)
 
 
-def _headerless_index(path, column, first) -> int:
+def _headerless_index(path, wanted, first) -> int:
     line, fields = first
-    if column is not None:
+    if wanted is not None:
+        asked = ", ".join(map(repr, wanted))
         raise DataError(
-            f"{path}: column {column!r} requested but the file has no header row (its first row, "
-            f"line {line}, is all numbers, none of them {column!r}); pass column=None for a "
+            f"{path}: column {asked} requested but the file has no header row (its first row, "
+            f"line {line}, is all numbers, none of them {asked}); pass column=None for a "
             "one-column file"
         )
     if len(fields) != 1:
@@ -359,14 +469,18 @@ def _headerless_index(path, column, first) -> int:
     return 0
 
 
-def _column_index(path, names, column, line) -> int:
-    if column is None:
+def _column_indices(path, names, wanted, line) -> list[int]:
+    if wanted is None:
         if len(names) != 1:
             raise DataError(
                 f"{path}: {len(names)} columns {names} (header on line {line}); "
-                "pass column=NAME to choose one"
+                "pass column=NAME to choose one, or columns=[NAME, ...] for several"
             )
-        return 0
+        return [0]
+    return [_column_index(path, names, column, line) for column in wanted]
+
+
+def _column_index(path, names, column, line) -> int:
     if names.count(column) == 0:
         raise DataError(
             f"{path}: no column {column!r} in the header (line {line}); available columns: {names}"
@@ -376,15 +490,20 @@ def _column_index(path, names, column, line) -> int:
     return names.index(column)
 
 
-def _cell(path, label, names, width, index, record) -> float:
+def _cells(path, labels, names, width, indices, record) -> list[float]:
     lineno, fields = record
-    where = f"{path}: {label}, line {lineno}"
     if len(fields) != width:
+        where = f"{path}: {', '.join(labels)}, line {lineno}"
         expected = f"the header has {width}" if names is not None else f"the first row has {width}"
         raise DataError(
             f"{where}: {len(fields)} fields but {expected}: {short_repr(','.join(fields))}"
             + _comment_hint(fields)
         )
+    cells = zip(labels, indices, strict=True)
+    return [_cell(f"{path}: {label}, line {lineno}", fields, i) for label, i in cells]
+
+
+def _cell(where, fields, index) -> float:
     text = fields[index]
     try:
         value = float(text) if "_" not in text else None

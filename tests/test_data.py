@@ -9,7 +9,9 @@ import pytest
 
 from gmm_bayes.data import (
     DATASETS,
+    MULTIVARIATE_DATASETS,
     dataset_column,
+    dataset_columns,
     dataset_path,
     list_datasets,
     load_dataset,
@@ -30,6 +32,8 @@ RAW_FILES = {
     "geyser_duration": "geyser_MASS_duration_299.txt",
     "seed_notebook": "seed_notebook_15.txt",
 }
+#: multivariate data sets: name -> raw CSV in ../shared/data/, copied verbatim
+RAW_CSV = {"faithful2d": "faithful_2d_272.csv"}
 
 
 def write(tmp_path, text, name="x.csv", encoding="utf-8"):
@@ -49,7 +53,10 @@ def raw_lines(name):
 
 def test_registry_names():
     assert set(DATASETS) == set(RAW_FILES)
+    assert set(MULTIVARIATE_DATASETS) == set(RAW_CSV)
     assert set(list_datasets()) == set(DATASETS)
+    assert set(list_datasets(multivariate=True)) == set(MULTIVARIATE_DATASETS)
+    assert all(isinstance(info.column, str) for info in DATASETS.values())
     assert all(isinstance(v, str) and v for v in list_datasets().values())
 
 
@@ -133,6 +140,31 @@ def test_geyser_rows_aligned_with_shared_files():
     assert rows == list(zip(waiting, duration, strict=True))
 
 
+def test_faithful2d_values():
+    # faithful_2d_272.csv (R datasets::faithful): 272 rows, first (3.6, 79), last (4.467, 74);
+    # column sums 948.677 and 19284 (R: mean(faithful$eruptions) = 3.487783, x 272 = 948.677;
+    # 19284 is also the sum of faithful_waiting_272.txt)
+    x = load_dataset("faithful2d")
+    assert x.dtype == np.float64 and x.shape == (272, 2)
+    assert x[0].tolist() == [3.6, 79.0] and x[-1].tolist() == [4.467, 74.0]
+    np.testing.assert_allclose(x.sum(axis=0), [948.677, 19284.0], rtol=1e-12)
+    np.testing.assert_array_equal(x[:, 1], load_dataset("faithful"))
+    assert dataset_columns("faithful2d") == ("eruptions", "waiting")
+    assert "faithful2d" in list_datasets(multivariate=True)
+
+
+def test_dataset_column_of_a_multivariate_set_points_to_dataset_columns():
+    with pytest.raises(ValueError, match=r"'faithful2d' has 2 columns.*dataset_columns"):
+        dataset_column("faithful2d")
+    assert dataset_columns("galaxy") == ("velocity",)
+
+
+@needs_shared
+@pytest.mark.parametrize("name", sorted(RAW_CSV))
+def test_bundled_csv_is_the_shared_file(name):
+    assert dataset_path(name).read_bytes() == (SHARED / RAW_CSV[name]).read_bytes()
+
+
 # ---------------------------------------------------------------- read_data: accepted input
 
 
@@ -145,6 +177,19 @@ def test_named_column_and_pathlike_and_str(tmp_path):
     path = write(tmp_path, "a,b\n1,10\n2,20\n")
     np.testing.assert_array_equal(read_data(path, column="b"), [10.0, 20.0])
     np.testing.assert_array_equal(read_data(str(path), "a"), [1.0, 2.0])
+
+
+def test_several_columns_in_the_order_asked(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,10,100\n2,20,200\n")
+    x = read_data(path, columns=["c", "a"])
+    assert x.shape == (2, 2)
+    np.testing.assert_array_equal(x, [[100.0, 1.0], [200.0, 2.0]])
+    np.testing.assert_array_equal(read_data(path, columns=("b",)), [[10.0], [20.0]])
+
+
+def test_several_columns_of_a_quoted_header(tmp_path):
+    path = write(tmp_path, '"eruptions","waiting"\n3.6,79\n1.8,54\n')
+    np.testing.assert_array_equal(read_data(path, columns=["waiting", "eruptions"])[1], [54, 1.8])
 
 
 def test_bom_crlf_blank_lines_whitespace_quotes(tmp_path):
@@ -318,3 +363,54 @@ def test_bad_column_type(tmp_path, column):
 def test_bad_path_type():
     with pytest.raises(TypeError, match="path must be"):
         read_data(42)
+
+
+# ---------------------------------------------------------------- read_data: several columns
+
+
+def test_bad_cell_named_by_its_own_column(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n3,x\n")
+    with pytest.raises(DataError, match=r"x\.csv: column 'b', line 3: not a number: 'x'"):
+        read_data(path, columns=["a", "b"])
+    with pytest.raises(DataError, match=r"column 'a', line 3: non-finite value 'nan'"):
+        read_data(write(tmp_path, "a,b\n1,2\nnan,4\n", "y.csv"), columns=["b", "a"])
+
+
+def test_wrong_width_row_names_the_columns_and_line(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n3\n")
+    with pytest.raises(DataError, match=r"column 'a', column 'b', line 3: 1 fields but the header"):
+        read_data(path, columns=["a", "b"])
+
+
+def test_missing_one_of_several_columns(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(DataError, match=r"no column 'z' in the header \(line 1\).*\['a', 'b'\]"):
+        read_data(path, columns=["a", "z"])
+
+
+def test_several_columns_need_a_header(tmp_path):
+    path = write(tmp_path, "1,2\n3,4\n")
+    with pytest.raises(DataError, match=r"column 'a', 'b' requested but the file has no header"):
+        read_data(path, columns=["a", "b"])
+
+
+def test_several_columns_without_a_name_suggest_columns(tmp_path):
+    with pytest.raises(DataError, match=r"2 columns.*columns=\[NAME, \.\.\.\] for several"):
+        read_data(write(tmp_path, "a,b\n1,2\n"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"column": "a", "columns": ["b"]}, TypeError, "not both"),
+        ({"columns": "ab"}, TypeError, "columns must be a list of header names"),
+        ({"columns": ["a", 2]}, TypeError, "columns must be a list of header names"),
+        ({"columns": 3}, TypeError, "columns must be a list of header names"),
+        ({"columns": []}, ValueError, "columns is empty"),
+        ({"columns": ["a", "b", "a"]}, ValueError, r"names \['a'\] more than once"),
+    ],
+)
+def test_bad_columns_argument(tmp_path, kwargs, error, message):
+    path = write(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(error, match=message):
+        read_data(path, **kwargs)
