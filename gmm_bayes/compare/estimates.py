@@ -5,6 +5,7 @@
 posterior mean another, beside the posterior sd and HDI.
 """
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,7 +20,7 @@ from gmm_bayes.compare._posterior import (
 )
 from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
 
-__all__ = ["METHODS", "METHOD_LABELS", "compare_estimates"]
+__all__ = ["CONVERGENCE", "METHODS", "METHOD_LABELS", "compare_estimates"]
 
 #: the point estimates a report compares, in its order (``posterior_mean`` is added by
 #: :func:`compare_estimates` when it is given a posterior)
@@ -32,9 +33,13 @@ METHOD_LABELS = {
     "posterior_mean": "posterior mean",
 }
 _SUMMARIES = ("sd", "hdi_lower", "hdi_upper")
+#: arviz_stats summary's convergence columns, per parameter and component
+CONVERGENCE = ("r_hat", "ess_bulk", "ess_tail", "mcse_mean")
+#: an EM standard-error Dataset's variables, per parameter (``fit.standard_errors``)
+_SE_PARTS = {"se": "", "se_lower": "_lower", "se_upper": "_upper"}
 
 
-def compare_estimates(x, fits, posterior=None, *, hdi_prob=INTERVAL_PROB):
+def compare_estimates(x, fits, posterior=None, *, hdi_prob=INTERVAL_PROB, standard_errors=None):
     """Point estimates of one mixture by several methods, on dims (method, component).
 
     Parameters
@@ -52,6 +57,9 @@ def compare_estimates(x, fits, posterior=None, *, hdi_prob=INTERVAL_PROB):
         the posterior sd and HDI.
     hdi_prob : float
         Mass of the highest-density intervals (default 0.94).
+    standard_errors : mapping of str to xarray.Dataset, optional
+        Method name -> ``fit.standard_errors(x, ...)`` of that fit (variables ``w``, ``mu``,
+        ``sigma`` and ``<p>_lower``, ``<p>_upper`` on ``component``).
 
     Returns
     -------
@@ -64,8 +72,17 @@ def compare_estimates(x, fits, posterior=None, *, hdi_prob=INTERVAL_PROB):
           (NaN without a posterior);
         - ``<p>_in_hdi`` (method, component): the point estimate lies inside the HDI
           (False without a posterior);
+        - ``<p>_r_hat``, ``<p>_ess_bulk``, ``<p>_ess_tail``, ``<p>_mcse_mean`` (component):
+          arviz_stats' convergence summary of each parameter (NaN without a posterior);
+        - ``<p>_se``, ``<p>_se_lower``, ``<p>_se_upper`` (method, component): standard error and
+          confidence interval of a fit given in ``standard_errors`` (NaN elsewhere);
+        - ``collapsed`` (method, component): the fit's collapsed components (False for the
+          posterior mean);
         - ``log_likelihood`` (method): total log-likelihood at each point estimate;
-        - ``converged`` (method): the fit met its tolerance (True for the posterior mean).
+        - ``converged`` (method): the fit met its tolerance; for the posterior mean, the
+          sampler converged (``Diagnostics.converged`` of the tree's ``diagnostics`` group);
+        - ``trustworthy`` (method): a fit converged without a collapsed component; the
+          posterior's status is trustworthy (``Status.trustworthy``: OK or CAUTION).
 
         Coordinate ``method_label`` names each method for tables. Attributes
         ``n_components``, ``n_obs``, ``hdi_prob``, ``has_posterior``.
@@ -89,17 +106,23 @@ def compare_estimates(x, fits, posterior=None, *, hdi_prob=INTERVAL_PROB):
     points = [_fit_point(fit) for fit in fits.values()]
     if post is not None:
         methods.append("posterior_mean")
-        points.append(_posterior_point(x, post))
+        points.append(_posterior_point(x, post, _posterior_health(posterior)))
     ds = xr.concat(points, dim="method", join="exact").assign_coords(method=methods)
     ds = ds.assign(_posterior_summary(post, k, hdi_prob))
+    ds = ds.assign(_convergence(post, k))
+    ds = ds.assign(_standard_errors(standard_errors or {}, methods, k))
     for p in PARAMS:
         ds[f"{p}_in_hdi"] = (ds[p] >= ds[f"{p}_hdi_lower"]) & (ds[p] <= ds[f"{p}_hdi_upper"])
     order = [
         *PARAMS,
         *(f"{p}_{s}" for p in PARAMS for s in _SUMMARIES),
+        *(f"{p}_{c}" for p in PARAMS for c in CONVERGENCE),
+        *(f"{p}_{s}" for p in PARAMS for s in _SE_PARTS),
         *(f"{p}_in_hdi" for p in PARAMS),
+        "collapsed",
         "log_likelihood",
         "converged",
+        "trustworthy",
     ]
     ds = ds[order].assign_coords(
         method_label=("method", [METHOD_LABELS.get(m, m) for m in methods])
@@ -151,19 +174,84 @@ def _common_k(fits, post):
 def _fit_point(fit):
     """One fit's ``w``, ``mu``, ``sigma`` (component), ``log_likelihood`` and ``converged``."""
     ds = fit.to_dataset()
-    return ds[list(PARAMS)].assign(
-        log_likelihood=ds.attrs["log_likelihood"], converged=bool(ds.attrs["converged"])
+    converged = bool(ds.attrs["converged"])
+    return ds[[*PARAMS, "collapsed"]].assign(
+        log_likelihood=ds.attrs["log_likelihood"],
+        converged=converged,
+        trustworthy=converged and not bool(ds["collapsed"].any()),
     )
 
 
-def _posterior_point(x, post):
-    """The posterior mean of each parameter, and the log-likelihood there."""
+def _posterior_health(posterior):
+    """``(converged, trustworthy)`` of a posterior tree, from its typed diagnostics.
+
+    A tree with ``sample_stats`` but no ``diagnostics`` group is diagnosed here; draws without
+    sampler statistics (a bare Dataset, simulated draws) cannot be judged and count as
+    converged.
+    """
+    children = posterior.children if isinstance(posterior, xr.DataTree) else {}
+    from gmm_bayes.bayes import Diagnostics, diagnose
+
+    if "diagnostics" in children:
+        diag = Diagnostics.from_dataset(posterior["diagnostics"].to_dataset())
+    elif "sample_stats" in children:
+        diag = diagnose(posterior)
+    else:
+        return True, True
+    return bool(diag.converged), bool(diag.status.trustworthy)
+
+
+def _posterior_point(x, post, health):
+    """The posterior mean of each parameter, the log-likelihood there, and its health."""
     mean = mean_draws(post)
     k = mean["w"].size
+    converged, trustworthy = health
     return xr.Dataset(
         {p: ("component", mean[p]) for p in PARAMS},
         coords={"component": np.arange(k)},
-    ).assign(log_likelihood=mixture_log_likelihood(x, *(mean[p] for p in PARAMS)), converged=True)
+    ).assign(
+        collapsed=("component", np.zeros(k, dtype=bool)),
+        log_likelihood=mixture_log_likelihood(x, *(mean[p] for p in PARAMS)),
+        converged=converged,
+        trustworthy=trustworthy,
+    )
+
+
+def _convergence(post, k):
+    """``<p>_r_hat``, ``<p>_ess_bulk``, ``<p>_ess_tail``, ``<p>_mcse_mean`` on ``component``."""
+    names = [f"{p}_{c}" for p in PARAMS for c in CONVERGENCE]
+    if post is None or post.sizes["chain"] * post.sizes["draw"] < 4:
+        return {name: ("component", np.full(k, np.nan)) for name in names}
+    import arviz_stats as azs
+
+    with warnings.catch_warnings():
+        # r_hat of a constant (w when K = 1) is NaN, which is what the table shows
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summary = azs.summary(post[list(PARAMS)], kind="diagnostics", fmt="xarray", round_to="none")
+    return {
+        f"{p}_{c}": ("component", summary[p].sel(summary=c).values)
+        for p in PARAMS
+        for c in CONVERGENCE
+    }
+
+
+def _standard_errors(standard_errors, methods, k):
+    """``<p>_se``, ``<p>_se_lower``, ``<p>_se_upper`` on (method, component)."""
+    unknown = set(standard_errors) - set(methods)
+    if unknown:
+        raise ValueError(
+            f"standard_errors has methods {sorted(unknown)} that are not in fits "
+            f"({methods}); pass the standard errors of fits you compare"
+        )
+    out = {}
+    for p in PARAMS:
+        for name, suffix in _SE_PARTS.items():
+            values = np.full((len(methods), k), np.nan)
+            for i, m in enumerate(methods):
+                if m in standard_errors:
+                    values[i] = standard_errors[m][f"{p}{suffix}"].values
+            out[f"{p}_{name}"] = (("method", "component"), values)
+    return out
 
 
 def _posterior_summary(post, k, hdi_prob):
