@@ -21,5 +21,10 @@ class ConvergenceWarning(UserWarning):
     """The best EM run stopped at ``max_iter`` before meeting ``tol``; ``converged`` is False."""
 
 
+class HeapingWarning(UserWarning):
+    """Some values are heaps: far more frequent than their neighbours on the recording grid
+    (``fit_em(..., resolution=...)``; see :mod:`gmm_bayes.em.resolution`)."""
+
+
 class DegenerateFitWarning(UserWarning):
     """A component collapsed (too few points or variance at the floor) in every restart."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmm_bayes.em import Step
+from gmm_bayes.em.steps import as_covariance_type
 
 __all__ = ["MapStep"]
 
@@ -28,6 +29,11 @@ class MapStep(Step):
         The priors in the units EM works in (:meth:`ResolvedPriors.standardized`).
     reg : float
         Added to every variance after the M-step.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+        "tied": one variance shared by all components, under one draw of ``sigma``'s prior
+        (the model of ``build_model(..., covariance_type="tied")``); its update maximizes
+        ``-N/2 log v - Q/(2v) + log p(sqrt v)`` with ``N = sum_k n_k`` and ``Q`` the pooled
+        sum of squares about the current means, the per-component update with the sums pooled.
 
     Examples
     --------
@@ -46,6 +52,10 @@ class MapStep(Step):
 
     priors: object
     reg: float
+    covariance_type: str = "full"
+
+    def __post_init__(self):
+        object.__setattr__(self, "covariance_type", as_covariance_type(self.covariance_type))
 
     def m_step(self, nk, means, variances):
         """``(weights, means, variances)`` from the E-step's sufficient statistics.
@@ -87,7 +97,7 @@ class MapStep(Step):
 
     def log_prior(self, weights, means, variances):
         """The priors' log density (:meth:`ResolvedPriors.log_prior`), added to EM's objective."""
-        return self.priors.log_prior(weights, means, variances)
+        return self.priors.log_prior(weights, means, variances, tied=self.tied)
 
     def _weights(self, nk):
         """The Dirichlet posterior's mode ``(n_k + a_k - 1) / sum``, floored at 0."""
@@ -96,24 +106,31 @@ class MapStep(Step):
 
     def _means_and_variances(self, nk, xbar, q0):
         priors = self.priors
-        sigma_prior = priors.sigma
         precision = 1.0 / priors.mu_sd**2
         means = xbar.copy()
         beta = None
         if priors.hierarchical:  # start the sweeps from beta at the maximum-likelihood variances
             ok = (nk > 0) & (q0 > 0)
-            beta = priors.beta_hat(np.where(ok, q0 / np.where(ok, nk, 1.0), 1.0))
-        variances = sigma_prior.update_variance(nk, q0, beta)
+            start = np.where(ok, q0 / np.where(ok, nk, 1.0), 1.0)
+            beta = priors.beta_hat(start[:1] if self.tied else start)
+        variances = self._variances(nk, q0, beta)
         for _ in range(MAX_SWEEPS):
             previous = np.concatenate([means, variances])
             means = (nk * xbar + variances * precision * priors.mu_loc) / (
                 nk + variances * precision
             )
             q = q0 + nk * (xbar - means) ** 2
-            variances = sigma_prior.update_variance(nk, q, beta)
+            variances = self._variances(nk, q, beta)
             if priors.hierarchical:
-                beta = priors.beta_hat(variances)
+                beta = priors.beta_hat(variances[:1] if self.tied else variances)
             current = np.concatenate([means, variances])
             if np.all(np.abs(current - previous) <= SWEEP_RTOL * (1 + np.abs(current))):
                 break
         return means, variances
+
+    def _variances(self, nk, q, beta):
+        """Each component's conditional maximizer, or the tied one's from the pooled sums."""
+        update = self.priors.sigma.update_variance
+        if self.tied:
+            return np.full(nk.size, update(np.sum(nk), np.sum(q), beta))
+        return update(nk, q, beta)

@@ -178,7 +178,7 @@ class Priors:
         """
         return self._resolved(x, _concentration_for(self.w_concentration, n_components))
 
-    def em_step(self, x, loc, scale, reg, n_components=None):
+    def em_step(self, x, loc, scale, reg, n_components=None, covariance_type="full"):
         """The MAP-EM step used by :func:`gmm_bayes.fit_em` in standardized units.
 
         Parameters
@@ -192,6 +192,8 @@ class Priors:
             default with priors).
         n_components : int, optional
             K of the fit: a per-component ``w_concentration`` must have K entries.
+        covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+            "tied": one ``sigma`` shared by all components (mclust's "E" accepted).
 
         Returns
         -------
@@ -214,7 +216,7 @@ class Priors:
         if n_components is not None:
             _concentration_for(self.w_concentration, n_components)  # raises on a length mismatch
         spec = self._resolved(x, np.asarray(self.w_concentration, dtype=np.float64))
-        return MapStep(spec.standardized(loc, scale), float(reg))
+        return MapStep(spec.standardized(loc, scale), float(reg), covariance_type)
 
     def _resolved(self, x, alpha):
         anchor_loc, anchor_scale = self.anchors(x)
@@ -308,7 +310,7 @@ class ResolvedPriors:
         """The Dirichlet concentration for ``k`` components, shape (k,)."""
         return _concentration_for(self.alpha, k)
 
-    def log_prior(self, weights, means, variances):
+    def log_prior(self, weights, means, variances, *, tied=False):
         """Log prior density at ``(weights, means, sigmas = sqrt(variances))``.
 
         The density of ``sigma`` is used (as in the PyMC model), and no Jacobian: this is the
@@ -318,6 +320,9 @@ class ResolvedPriors:
         Parameters
         ----------
         weights, means, variances : array_like, shape (K,)
+        tied : bool, default False
+            One ``sigma`` shared by all components (all ``variances`` equal): its prior
+            density enters once.
 
         Returns
         -------
@@ -348,6 +353,8 @@ class ResolvedPriors:
                 - 0.5 * ((means - self.mu_loc) / self.mu_sd) ** 2
             )
         )
+        if tied:
+            variances = variances[:1]
         sigmas = np.sqrt(variances)
         if self.hierarchical:
             beta = self.beta_hat(variances)

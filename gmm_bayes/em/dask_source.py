@@ -85,7 +85,8 @@ def fit_dask_array(x, n_components=2, *, priors=None, **options):
     else:
         reg = options.reg_covar / std.scale / std.scale  # no overflow of scale**2
     source = StandardizedChunks(x, std.loc, std.scale)
-    return fit_source(source, std.to_z(sample), options, std, MaximumLikelihoodStep(reg))
+    step = MaximumLikelihoodStep(reg, options.covariance_type)
+    return fit_source(source, std.to_z(sample), options, std, step)
 
 
 class StandardizedChunks(DataSource):

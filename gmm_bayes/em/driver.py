@@ -14,6 +14,7 @@ most ``SEARCH_SAMPLE_SIZE`` observations; on more, the best maxima of the sample
 polished on all the data.
 """
 
+import functools
 import os
 import sys
 import warnings
@@ -22,16 +23,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmm_bayes._validation import as_data, as_int, as_n_components, as_nonnegative_float
-from gmm_bayes.em.entropy import classification_entropy
+from gmm_bayes.em.interval import IntervalSource
 from gmm_bayes.em.random_state import as_generator
+from gmm_bayes.em.resolution import Resolution, as_resolution
 from gmm_bayes.em.result import EMResult
 from gmm_bayes.em.run import run_em
 from gmm_bayes.em.search import distinct, find_maxima
 from gmm_bayes.em.source import InMemorySource
 from gmm_bayes.em.standardize import Standardizer, default_regularization
 from gmm_bayes.em.starts import INITS, Start, initial_params
-from gmm_bayes.em.steps import MaximumLikelihoodStep, Step
-from gmm_bayes.exceptions import ConvergenceWarning, DegenerateFitWarning, FitError
+from gmm_bayes.em.steps import MaximumLikelihoodStep, Step, as_covariance_type
+from gmm_bayes.exceptions import (
+    ConvergenceWarning,
+    DegenerateFitWarning,
+    FitError,
+    HeapingWarning,
+)
 
 __all__ = ["MAX_POLISHED", "SEARCH_SAMPLE_SIZE", "EMOptions", "fit_em", "fit_source"]
 
@@ -39,6 +46,8 @@ __all__ = ["MAX_POLISHED", "SEARCH_SAMPLE_SIZE", "EMOptions", "fit_em", "fit_sou
 SEARCH_SAMPLE_SIZE = 1 << 11
 #: sample maxima, best first, polished on all the data until one does not collapse
 MAX_POLISHED = 3
+#: the resolution of a fit with the density likelihood
+DENSITY = Resolution(None)
 #: warnings point at the first caller outside this package (gmm_bayes/em)
 _EM_DIR = os.path.dirname(__file__)
 
@@ -57,6 +66,8 @@ class EMOptions:
     rng : numpy.random.Generator
     start : Start
         The explicit start, in the data's units.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The canonical name (mclust's "V" / "E" mapped to "full" / "tied").
 
     Examples
     --------
@@ -73,6 +84,7 @@ class EMOptions:
     reg_covar: float | None
     rng: np.random.Generator
     start: Start
+    covariance_type: str = "full"
 
     @classmethod
     def validated(
@@ -89,6 +101,7 @@ class EMOptions:
         weights_init=None,
         means_init=None,
         variances_init=None,
+        covariance_type="full",
     ):
         """Check every option of :func:`fit_em` for data of ``n_obs`` observations."""
         k = as_n_components(n_components, n_obs)
@@ -103,6 +116,7 @@ class EMOptions:
             reg_covar=None if reg_covar is None else as_nonnegative_float(reg_covar, "reg_covar"),
             rng=as_generator(random_state),
             start=Start.validated(k, weights_init, means_init, variances_init),
+            covariance_type=as_covariance_type(covariance_type),
         )
 
     @property
@@ -125,6 +139,8 @@ def fit_em(
     means_init=None,
     variances_init=None,
     priors=None,
+    covariance_type="full",
+    resolution=None,
 ):
     """Fit a univariate Gaussian mixture by maximum likelihood (EM), or MAP with ``priors``.
 
@@ -168,6 +184,25 @@ def fit_em(
         of the likelihood (MAP-EM: the M-step adds the priors' terms). ``reg_covar`` then
         defaults to 0, since the prior on ``sigma`` already keeps variances away from 0, and
         ``tol`` applies to the log-posterior.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+        scikit-learn's names. "full": one variance per component (mclust's "V", accepted as an
+        alias); "tied": one variance shared by all components (mclust's "E", accepted too),
+        whose M-step pools the within-component variances, ``sum_k n_k var_k / N``, plus
+        ``reg_covar``. For univariate data "diag" and "spherical" are the same model as
+        "full" (accepted, and recorded under their own name). Free parameters
+        (``EMResult.n_parameters``, used by BIC, AIC and ICL): ``3K - 1`` for one variance per
+        component, ``2K`` tied (K - 1 weights, K means, 1 variance).
+    resolution : None, "auto" or float > 0
+        The data were recorded at this resolution ``h`` (whole minutes: 1): each value ``x``
+        stands for the interval ``[x - h/2, x + h/2]`` and the likelihood is the intervals'
+        probability (:mod:`gmm_bayes.em.resolution`), bounded, so tied values cannot pull a
+        component into a spike; EM for intervals is McLachlan & Jones's (1988)
+        (:mod:`gmm_bayes.em.interval`). "auto" detects a recording grid (all values multiples
+        of ``h``, ``h`` above 1/1000 of the robust scale) and uses it, or the density
+        likelihood when there is none. ``log_likelihood`` is then a sum of log
+        probabilities (unitless; not comparable with a density fit's). Heaps (values far more
+        frequent than their grid neighbours) are recorded in ``heaps`` and warned about. Not
+        available for dask arrays.
 
     Returns
     -------
@@ -180,6 +215,8 @@ def fit_em(
     -----
     ConvergenceWarning
         The best run stopped at ``max_iter`` before meeting ``tol`` (``converged`` is False).
+    HeapingWarning
+        ``resolution`` is given and some values are heaps (``EMResult.heaps``).
     DegenerateFitWarning
         In every run, some component collapsed (effective count below 2, variance at most
         twice ``reg_covar``, or sd under 1/1000 of the widest; see
@@ -209,28 +246,38 @@ def fit_em(
         weights_init=weights_init,
         means_init=means_init,
         variances_init=variances_init,
+        covariance_type=covariance_type,
     )
     if _is_dask_array(x):
         from gmm_bayes.em import dask_source  # imported here: dask only for a dask array
 
+        if resolution is not None:
+            raise ValueError(
+                f"resolution={resolution!r} is not available for dask arrays yet; pass "
+                "resolution=None, or a numpy array"
+            )
         return dask_source.fit_dask_array(x, n_components, priors=priors, **settings)
     x = as_data(x)
     options = EMOptions.validated(x.size, n_components, **settings)
+    found = as_resolution(resolution, x)
     std = Standardizer.of(x)
     reg = _regularization(options.reg_covar, priors, x, std)
-    step = _step(priors, x, std, reg, options.n_components)
+    step = _step(priors, x, std, reg, options.n_components, options.covariance_type)
     z = std.to_z(x)
     start = options.start.to_z(std)
-    source = InMemorySource(z)
+    source_of = _source_of(found, std)
+    source = source_of(z)
     if options.deterministic:
         runs = _deterministic_run(source, z, start, options, step)
     elif z.size <= SEARCH_SAMPLE_SIZE:
-        runs = find_maxima(z, start, options, step)
+        runs = find_maxima(z, start, options, step, source_of=source_of)
     else:
+        sample = _search_sample(z, options.rng)
         runs = _polish(
-            find_maxima(_search_sample(z, options.rng), start, options, step), source, options, step
+            find_maxima(sample, start, options, step, source_of=source_of), source, options, step
         )
-    return _result(runs, std, step, options.max_iter, z)
+    _warn_heaps(found)
+    return _result(runs, std, step, options.max_iter, source, found)
 
 
 def fit_source(source, sample, options, standardizer, step):
@@ -277,7 +324,7 @@ def fit_source(source, sample, options, standardizer, step):
     else:
         found = find_maxima(_search_sample(sample, options.rng), start, options, step)
         runs = _polish(found, source, options, step)
-    return _result(runs, standardizer, step, options.max_iter, sample)
+    return _result(runs, standardizer, step, options.max_iter, InMemorySource(sample))
 
 
 def _is_dask_array(x):
@@ -295,17 +342,42 @@ def _regularization(reg_covar, priors, x, std):
     return default_regularization(x.size, np.min(x), np.max(x), std)
 
 
-def _step(priors, x, std, reg, k):
+def _step(priors, x, std, reg, k, covariance_type):
     """The M-step: maximum likelihood, or the MAP step of ``priors`` (a :class:`Step`)."""
     if priors is None:
-        return MaximumLikelihoodStep(reg)
+        return MaximumLikelihoodStep(reg, covariance_type)
     if not hasattr(priors, "em_step"):
         step = None
     else:
-        step = priors.em_step(x, std.loc, std.scale, reg, n_components=k)
+        # asked only for the tied model, so an em_step written before covariance types works
+        tied = {"covariance_type": "tied"} if covariance_type == "tied" else {}
+        step = priors.em_step(x, std.loc, std.scale, reg, n_components=k, **tied)
     if not isinstance(step, Step):
         raise TypeError(f"priors must be a gmm_bayes.Priors or None, got {type(priors).__name__}")
     return step
+
+
+def _source_of(found, std):
+    """``z -> DataSource``: the density likelihood, or the interval likelihood at the
+    resolution ``found.width`` (in standardized units)."""
+    if found.width is None:
+        return InMemorySource
+    return functools.partial(IntervalSource, width=found.width / std.scale)
+
+
+def _warn_heaps(found):
+    if found.heaps:
+        listed = ", ".join(
+            f"{value:g} ({count} times)"
+            for value, count in zip(found.heaps, found.heap_counts, strict=True)
+        )
+        warnings.warn(
+            f"x has heaps, values far more frequent than their neighbours on the grid of "
+            f"resolution {found.width:g}: {listed}; a component may fit a heap alone (the "
+            "result lists them in `heaps`)",
+            HeapingWarning,
+            skip_file_prefixes=(_EM_DIR,),
+        )
 
 
 def _search_sample(z, rng):
@@ -345,12 +417,13 @@ def _to_convergence(source, params, step, options):
 # --------------------------------------------------------------------------------------------
 
 
-def _result(runs, std, step, max_iter, z):
+def _result(runs, std, step, max_iter, source, found=DENSITY):
     """The best run as an :class:`EMResult` in the data's units, with its warnings.
 
     Healthy runs beat collapsed ones; among them the highest objective wins. The distinct
-    solutions become ``local_maxima``. ``z`` (the standardized data, or a sample of them) gives
-    each one's classification entropy, scaled to the size of the data.
+    solutions become ``local_maxima``. ``source`` (the standardized data, or a sample of them)
+    gives each one's classification entropy, scaled to the size of the data; ``found`` the
+    resolution and heaps recorded.
     """
     if not runs:
         raise FitError(
@@ -359,7 +432,7 @@ def _result(runs, std, step, max_iter, z):
         )
     ranked = distinct(sorted(runs, key=lambda run: run.rank))
     method = "em" if isinstance(step, MaximumLikelihoodStep) else "map-em"
-    results = [_to_result(run, std, step.reg, method, z) for run in ranked]
+    results = [_to_result(run, std, step, method, source, found) for run in ranked]
     result = results[0].with_local_maxima(results)
     best = ranked[0]
     if not best.healthy:
@@ -382,12 +455,14 @@ def _result(runs, std, step, max_iter, z):
     return result
 
 
-def _to_result(run, std, reg, method, z):
+def _to_result(run, std, step, method, source, found):
     """``run`` mapped back to the data's units, components sorted by mean."""
     means, variances = std.params_to_x(run.means, run.variances)
     order = np.argsort(means, kind="stable")
-    shift = run.n_obs * np.log(std.scale)  # log-likelihood of x = that of z - N log(scale)
-    entropy = classification_entropy(z, run.weights, run.means, run.variances)
+    # a density's log-likelihood of x is that of z - N log(scale); a probability's is the same
+    shift = run.n_obs * np.log(std.scale) if source.density else 0.0
+    entropy = source.classification_entropy(run.weights, run.means, run.variances)
+    reg = step.reg
     return EMResult(
         weights=run.weights[order],
         means=means[order],
@@ -400,5 +475,8 @@ def _to_result(run, std, reg, method, z):
         reg_covar=reg * std.scale * std.scale,
         collapsed=run.collapsed[order],
         method=method,
-        classification_entropy=entropy * run.n_obs / z.size,
+        classification_entropy=entropy * run.n_obs / source.size,
+        covariance_type=step.covariance_type,
+        resolution=found.width,
+        heaps=found.heaps,
     )

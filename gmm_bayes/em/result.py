@@ -97,6 +97,16 @@ class EMResult:
         The distinct maxima the search ended in (:mod:`gmm_bayes.em.search`), best first:
         fewest collapsed components, then highest objective (``local_maxima[0]`` has this
         result's parameters). Used to spread posterior chains over competing modes.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        "tied": one variance shared by all components (mclust's E); the others (mclust's V)
+        one per component (see :func:`gmm_bayes.fit_em`).
+    resolution : float or None
+        The recording resolution ``h`` the likelihood took into account: ``log_likelihood``
+        is then the sum of the log probabilities of the intervals ``[x - h/2, x + h/2]``
+        (:func:`gmm_bayes.em.resolution.interval_log_probability`), not of densities. None:
+        the density likelihood.
+    heaps : tuple of float
+        Values found far more frequent than their grid neighbours (with ``resolution``).
 
     Examples
     --------
@@ -119,6 +129,9 @@ class EMResult:
     method: str = "em"
     classification_entropy: float = float("nan")
     local_maxima: tuple = field(default=(), repr=False)
+    covariance_type: str = "full"
+    resolution: float | None = None
+    heaps: tuple = ()
 
     def __post_init__(self):
         for name in ("weights", "means", "variances", "history", "collapsed"):
@@ -144,8 +157,10 @@ class EMResult:
 
     @property
     def n_parameters(self):
-        """Free parameters: K - 1 weights, K means, K variances."""
-        return 3 * self.n_components - 1
+        """Free parameters: K - 1 weights, K means, and K variances (``3K - 1``), or one
+        shared variance when ``covariance_type`` is "tied" (``2K``)."""
+        variances = 1 if self.covariance_type == "tied" else self.n_components
+        return 2 * self.n_components - 1 + variances
 
     @property
     def degenerate(self):
@@ -277,7 +292,18 @@ class EMResult:
         """The estimate as an ``xarray.Dataset`` on dim ``component``.
 
         Data variables ``w``, ``mu``, ``sigma``, ``variance``, ``collapsed``; attributes hold the
-        log-likelihood, BIC, AIC, ICL, iterations, convergence and method.
+        log-likelihood, BIC, AIC, ICL, iterations, convergence, method, ``covariance_type``,
+        ``resolution`` (0.0 for the density likelihood) and ``heaps`` (the heaped values,
+        comma-separated; "" for none).
+
+        Examples
+        --------
+        >>> import gmm_bayes as gb
+        >>> fit = gb.fit_em([1.0, 1.0, 2.0, 5.0, 6.0, 6.0], 2, init="quantile", resolution=1.0,
+        ...                 covariance_type="E")
+        >>> attrs = fit.to_dataset().attrs
+        >>> attrs["covariance_type"], attrs["resolution"], attrs["heaps"]
+        ('tied', 1.0, '')
         """
         import xarray as xr  # imported here: `import gmm_bayes` must not import xarray
 
@@ -301,5 +327,8 @@ class EMResult:
                 "converged": int(self.converged),
                 "n_obs": int(self.n_obs),
                 "reg_covar": float(self.reg_covar),
+                "covariance_type": self.covariance_type,
+                "resolution": float(self.resolution or 0.0),
+                "heaps": ", ".join(f"{value!r}" for value in self.heaps),
             },
         )

@@ -55,7 +55,7 @@ LOWER_RUNS = 2
 SAME_MAXIMUM_ATOL = 1e-2
 
 
-def find_maxima(z, start, options, step):
+def find_maxima(z, start, options, step, *, source_of=InMemorySource):
     """The search at ``options.n_components`` on standardized in-memory data.
 
     Parameters
@@ -68,6 +68,10 @@ def find_maxima(z, start, options, step):
         ``n_components``, ``n_init``, ``init`` (the kinds of screened starts: "mixed" is
         k-means++ and random alternately), ``tol``, ``max_iter`` and ``rng``.
     step : Step
+    source_of : callable, default InMemorySource
+        ``source_of(z)``: the :class:`~gmm_bayes.em.source.DataSource` the runs pass over
+        (e.g. :class:`~gmm_bayes.em.interval.IntervalSource` for data at a resolution); the
+        starts and insertion candidates are taken from ``z`` itself.
 
     Returns
     -------
@@ -85,15 +89,19 @@ def find_maxima(z, start, options, step):
     ([-3.0, 2.9], True)
     """
     k = options.n_components
+    source = source_of(z)
     if k == 1:
-        return _level(z, 1, options, step, start, n_runs=1, below=[])
+        return _level(source, z, 1, options, step, start, n_runs=1, below=[])
     below = []
     if start.empty:
-        below = _level(z, 1, options, step.for_components(1), Start(), n_runs=1, below=[])
+        lowest = step.for_components(1)
+        below = _level(source, z, 1, options, lowest, Start(), n_runs=1, below=[])
         for level in range(2, k):
             lower = step.for_components(level)
-            below = _level(z, level, options, lower, Start(), n_runs=LOWER_RUNS, below=below)
-    return _level(z, k, options, step, start, n_runs=options.n_init, below=below, top=True)
+            below = _level(
+                source, z, level, options, lower, Start(), n_runs=LOWER_RUNS, below=below
+            )
+    return _level(source, z, k, options, step, start, n_runs=options.n_init, below=below, top=True)
 
 
 def distinct(runs):
@@ -127,9 +135,8 @@ def distinct(runs):
     return kept
 
 
-def _level(z, k, options, step, start, *, n_runs, below, top=False):
-    """Runs to convergence at ``k`` components, best first."""
-    source = InMemorySource(z)
+def _level(source, z, k, options, step, start, *, n_runs, below, top=False):
+    """Runs to convergence at ``k`` components on ``source`` (starts from ``z``), best first."""
     if k == 1:
         params = initial_params(z, 1, "quantile", start, options.rng)
         run = _to_convergence(source, params, step, options)

@@ -9,6 +9,7 @@ of a dask array. Sources hold standardized data (:class:`gmm_bayes.em.standardiz
 
 import abc
 
+from gmm_bayes.em.entropy import classification_entropy
 from gmm_bayes.em.kernel import em_pass
 
 __all__ = ["DataSource", "InMemorySource"]
@@ -21,6 +22,9 @@ class DataSource(abc.ABC):
     ----------
     size : int
         N, the number of observations.
+    density : bool
+        True (default): the pass's log-likelihood is a log density, which a change of units
+        shifts by ``N log(scale)``; False for a log probability (interval data).
 
     Examples
     --------
@@ -38,6 +42,12 @@ class DataSource(abc.ABC):
     """
 
     size: int
+    density = True
+
+    def classification_entropy(self, weights, means, variances):
+        """``-sum_n sum_k z_nk log z_nk`` at these parameters (for ICL); NaN when this
+        source does not compute it."""
+        return float("nan")
 
     @abc.abstractmethod
     def em_pass(self, weights, means, variances):
@@ -79,3 +89,6 @@ class InMemorySource(DataSource):
 
     def em_pass(self, weights, means, variances):
         return em_pass(self.z, weights, means, variances)
+
+    def classification_entropy(self, weights, means, variances):
+        return classification_entropy(self.z, weights, means, variances)
