@@ -1,8 +1,8 @@
 """The numbers behind the report's figures, so that the figures compute no statistics.
 
 Mixture densities on a grid (:func:`density_curves`), membership probabilities beside EM's
-responsibilities (:func:`membership_table`) and the posterior mean of each chain
-(:func:`chain_means`).
+responsibilities (:func:`membership_table`), each observation's most probable component and its
+uncertainty (:func:`classification`) and the posterior mean of each chain (:func:`chain_means`).
 """
 
 import numpy as np
@@ -14,7 +14,7 @@ from gmm_bayes.compare.estimates import METHOD_LABELS
 from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
 from gmm_bayes.mixture import responsibilities, univariate
 
-__all__ = ["chain_means", "density_curves", "membership_table"]
+__all__ = ["chain_means", "classification", "density_curves", "membership_table"]
 
 
 def density_curves(x, estimates, posterior=None, *, grid_size=400, max_draws=400, seed=0):
@@ -37,7 +37,9 @@ def density_curves(x, estimates, posterior=None, *, grid_size=400, max_draws=400
     Returns
     -------
     xarray.Dataset
-        On dim ``grid`` (coordinate ``x``): ``density`` (method, grid) at each point estimate,
+        On dim ``grid`` (coordinate ``x``: the data's range padded by 5%, never below 0 for
+        data that are all >= 0, with extra points around each narrow component so that its
+        peak is on the grid): ``density`` (method, grid) at each point estimate,
         and for ``posterior_mean`` the posterior mean of the density (the posterior predictive
         density, not the density at the mean parameters); ``component_density`` (method,
         component, grid), each weighted by its w; ``band_lower`` / ``band_upper`` (grid):
@@ -51,8 +53,8 @@ def density_curves(x, estimates, posterior=None, *, grid_size=400, max_draws=400
     >>> x = gb.load_dataset("faithful")
     >>> est = compare_estimates(x, {"em": gb.fit_em(x, 2, random_state=0)})
     >>> curves = density_curves(x, est, grid_size=50)
-    >>> curves["component_density"].shape
-    (1, 2, 50)
+    >>> curves["component_density"].shape[:2], curves.sizes["grid"] >= 50
+    ((1, 2), True)
     """
     x = as_data(x)
     grid = _grid(x, estimates, grid_size)
@@ -91,11 +93,23 @@ def density_curves(x, estimates, posterior=None, *, grid_size=400, max_draws=400
 
 
 def _grid(x, estimates, size):
-    """The data's range, padded by 10% or two of the widest sigma."""
+    """The data's range padded by 5% (never below 0 for data that are all >= 0), plus points
+    around every narrow component, so that a spike is drawn at its true height.
+
+    Returns
+    -------
+    ndarray, shape (M,), sorted, M >= ``size``
+    """
     lo, hi = float(x.min()), float(x.max())
-    sig = float(np.nanmax(estimates["sigma"].values))
-    pad = max(0.1 * (hi - lo), 2.0 * sig if np.isfinite(sig) else 0.0, 1e-9 * max(abs(lo), 1))
-    return np.linspace(lo - pad, hi + pad, size)
+    pad = max(0.05 * (hi - lo), 1e-9 * max(abs(lo), 1.0))
+    start = max(lo - pad, 0.0) if lo >= 0 else lo - pad
+    grid = np.linspace(start, hi + pad, size)
+    step = grid[1] - grid[0]
+    mu, sigma = estimates["mu"].values.ravel(), estimates["sigma"].values.ravel()
+    narrow = np.isfinite(mu) & np.isfinite(sigma) & (sigma < 4 * step)
+    around = mu[narrow, None] + sigma[narrow, None] * np.linspace(-4, 4, 33)
+    around = around[(around >= grid[0]) & (around <= grid[-1])]
+    return np.unique(np.concatenate([grid, around]))
 
 
 def _some_draws(posterior, max_draws, seed):
@@ -152,6 +166,42 @@ def membership_table(x, posterior, em=None, *, prob=INTERVAL_PROB):
         ds["em"] = (("obs", "component"), responsibilities(xs, em.weights, means, variances))
     ds.attrs = {"prob": float(prob)}
     return ds
+
+
+def classification(membership):
+    """Each observation's most probable component and the uncertainty of that choice.
+
+    The uncertainty is ``1 - max_k p(component k | x)`` (mclust's ``uncertainty``): 0 when one
+    component holds the observation surely, at most ``1 - 1/K``.
+
+    Parameters
+    ----------
+    membership : xarray.Dataset
+        From :func:`membership_table`: ``mean`` (posterior) and, optionally, ``em``, both on
+        dims (obs, component).
+
+    Returns
+    -------
+    xarray.Dataset
+        On dim ``obs`` (coordinate ``x`` kept): ``component`` and ``uncertainty`` from the
+        posterior mean membership; ``em_component`` and ``em_uncertainty`` from EM's
+        responsibilities when ``membership`` has them.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> mean = xr.DataArray([[0.9, 0.1], [0.4, 0.6]], dims=("obs", "component"))
+    >>> out = classification(xr.Dataset({"mean": mean}))
+    >>> out["component"].values.tolist(), out["uncertainty"].values.round(2).tolist()
+    ([0, 1], [0.1, 0.4])
+    """
+    out = xr.Dataset(coords={k: v for k, v in membership.coords.items() if "obs" in v.dims})
+    for source, prefix in (("mean", ""), ("em", "em_")):
+        if source in membership:
+            probs = membership[source].transpose("obs", "component").values
+            out[f"{prefix}component"] = ("obs", probs.argmax(axis=1))
+            out[f"{prefix}uncertainty"] = ("obs", 1.0 - probs.max(axis=1))
+    return out
 
 
 def chain_means(posterior):

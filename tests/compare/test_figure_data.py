@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 from compare.fakes import around, fake_posterior, two_groups
 from helpers import reference_log_density, reference_responsibilities
+from scipy import stats
 
 import gmm_bayes as gb
 from gmm_bayes.compare import chain_means, compare_estimates, density_curves, membership_table
+from gmm_bayes.compare.figure_data import classification
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +27,13 @@ def test_density_curves(x, em):
     est = compare_estimates(x, {"em": em, "sklearn": gb.fit_sklearn(x, 2)}, tree)
     curves = density_curves(x, est, tree)
     grid = curves["x"].values
-    dx = grid[1] - grid[0]
+    # the mass of EM's mixture over the grid's range, from scipy's normal CDF
+    inside = em.weights @ (
+        stats.norm.cdf(grid[-1], em.means, em.sigmas) - stats.norm.cdf(grid[0], em.means, em.sigmas)
+    )
     for m in ("em", "sklearn", "posterior_mean"):
         dens = curves["density"].sel({"method": m}).values
-        assert np.sum(dens) * dx == pytest.approx(1.0, abs=0.01)  # a density integrates to 1
+        assert np.trapezoid(dens, grid) == pytest.approx(inside, abs=0.01)
         np.testing.assert_allclose(
             curves["component_density"].sel({"method": m}).sum("component"), dens, rtol=1e-10
         )
@@ -55,3 +61,37 @@ def test_membership_table_and_chain_means(x, em):
     np.testing.assert_allclose(
         cm["mu"].sel(chain=1), tree["posterior"]["mu"].sel(chain=1).mean("draw")
     )
+
+
+def test_grid_stays_in_the_support_and_resolves_spikes():
+    # a narrow component (sd 1e-3) on 30 tied values among positive data: its peak,
+    # w / (sigma sqrt(2 pi)), must be on the grid, and the grid must not run below 0
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(0.05, 1.0, 100), np.full(30, 0.5)])
+    est = xr.Dataset(
+        {
+            "w": (("method", "component"), [[0.75, 0.25]]),
+            "mu": (("method", "component"), [[0.5, 0.5]]),
+            "sigma": (("method", "component"), [[0.3, 1e-3]]),
+        },
+        coords={"method": ["em"]},
+        attrs={"hdi_prob": 0.94},
+    )
+    curves = density_curves(x, est, grid_size=100)
+    grid = curves["x"].values
+    assert grid[0] >= 0.0 and grid[-1] < 1.1 and np.all(np.diff(grid) > 0)
+    spike = curves["component_density"].sel(method="em").isel(component=1).max()
+    assert float(spike) == pytest.approx(0.25 / (1e-3 * np.sqrt(2 * np.pi)), rel=1e-6)
+
+
+def test_classification_is_the_most_probable_component():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet([1.0, 1.0, 1.0], size=20)
+    em = rng.dirichlet([1.0, 1.0, 1.0], size=20)
+    ds = xr.Dataset({"mean": (("obs", "component"), probs), "em": (("obs", "component"), em)})
+    out = classification(ds)
+    for i in range(20):
+        assert out["component"][i] == max(range(3), key=lambda k: probs[i, k])
+        assert out["uncertainty"][i] == pytest.approx(1 - max(probs[i]))
+        assert out["em_uncertainty"][i] == pytest.approx(1 - max(em[i]))
+    assert (out["uncertainty"] <= 1 - 1 / 3).all()
