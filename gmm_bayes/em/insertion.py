@@ -140,7 +140,8 @@ def _window_candidates(zs, log_f, reg):
 
 def _log_normal(x, mu, var):
     """``log N(x | mu, var)`` for rows of candidates: x (C, M) or (M,), mu and var (C,)."""
-    return -0.5 * np.log(2 * np.pi * var)[:, None] - 0.5 * (x - mu[:, None]) ** 2 / var[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a window of ties with reg_covar=0
+        return -0.5 * np.log(2 * np.pi * var)[:, None] - 0.5 * (x - mu[:, None]) ** 2 / var[:, None]
 
 
 def _partial_em(zs, log_f, means, variances, reg, k_old):

@@ -24,11 +24,14 @@ computes it in log space, stable in both tails (:func:`log_normal_mass`).
   (h = 1, spread 18) and the geyser durations' seconds (h = 1/60 min, spread 1.7) are not.
 - **Heaps.** A grid value observed far more often than its grid neighbours (rounding to a
   preferred value, or a coded value: the geyser durations' 53 values of exactly 4.000, the
-  night-time "long" eruptions). The count at each value is compared with the mean count of
-  the ``HEAP_WINDOW`` grid points on either side: a heap has at least ``HEAP_MIN_COUNT``
-  observations and a Poisson upper-tail probability below ``HEAP_P_VALUE`` / (number of
-  distinct values) given that mean. Without a grid, a value repeated ``HEAP_MIN_COUNT`` times
-  or more is a heap (continuous data do not tie).
+  night-time "long" eruptions). The count at each value is compared with the larger count of
+  its two grid neighbours, ``c_n`` (at least 0.5): a heap has at least ``HEAP_MIN_COUNT``
+  observations, at least ``HEAP_RATIO`` times ``c_n``, and a Poisson upper-tail probability
+  below ``HEAP_P_VALUE`` / (number of distinct values) given ``c_n``. A smooth density's peak
+  on a grid of step ``h`` exceeds its neighbours by a ratio below 2 while ``h`` is under
+  1.4 sd of the component (1.58 at ``h = sd``): only a component narrower than that, whose
+  values fall on two or three grid points, can look heaped. Without a grid, a value repeated
+  ``HEAP_MIN_COUNT`` times or more is a heap (continuous data do not tie).
 """
 
 from dataclasses import dataclass
@@ -40,7 +43,7 @@ __all__ = [
     "GRID_RTOL",
     "HEAP_MIN_COUNT",
     "HEAP_P_VALUE",
-    "HEAP_WINDOW",
+    "HEAP_RATIO",
     "MAX_GRID_DIVISOR",
     "NEGLIGIBLE_RATIO",
     "Resolution",
@@ -57,8 +60,8 @@ GRID_RTOL = 1e-3
 NEGLIGIBLE_RATIO = 1000.0
 #: h may be the smallest gap between distinct values divided by 1..this
 MAX_GRID_DIVISOR = 6
-#: grid points on each side a value's count is compared with
-HEAP_WINDOW = 5
+#: a heap holds at least this many times the count of its busier grid neighbour
+HEAP_RATIO = 2.0
 #: a heap holds at least this many observations
 HEAP_MIN_COUNT = 5
 #: family-wise upper-tail probability of a heap's count under its neighbours' mean
@@ -260,14 +263,15 @@ def _heaps(values, counts, width):
         heaped = counts >= HEAP_MIN_COUNT
     else:
         steps = np.round(values / width).astype(np.int64)
-        total = np.zeros(values.size)
-        for offset in range(1, HEAP_WINDOW + 1):
-            for sign in (-1, 1):
-                at = np.searchsorted(steps, steps + sign * offset)
-                at = np.minimum(at, steps.size - 1)
-                total += np.where(steps[at] == steps + sign * offset, counts[at], 0)
-        expected = np.maximum(total / (2 * HEAP_WINDOW), 0.5)
-        tail = poisson.sf(counts - 1, expected)
-        heaped = (counts >= HEAP_MIN_COUNT) & (tail < HEAP_P_VALUE / values.size)
+        neighbour = np.full(values.size, 0.5)
+        for sign in (-1, 1):
+            at = np.minimum(np.searchsorted(steps, steps + sign), steps.size - 1)
+            neighbour = np.maximum(neighbour, np.where(steps[at] == steps + sign, counts[at], 0))
+        tail = poisson.sf(counts - 1, neighbour)
+        heaped = (
+            (counts >= HEAP_MIN_COUNT)
+            & (counts >= HEAP_RATIO * neighbour)
+            & (tail < HEAP_P_VALUE / values.size)
+        )
     order = np.argsort(-counts[heaped], kind="stable")
     return tuple(values[heaped][order].tolist()), tuple(counts[heaped][order].tolist())
