@@ -19,15 +19,19 @@ import pytensor.tensor as pt
 
 from gmm_bayes._validation import as_data, as_n_components
 from gmm_bayes.bayes.distributions import component_sigmas, observed_mixture, ordered_means
+from gmm_bayes.bayes.interval_likelihood import observed_interval_mixture
 from gmm_bayes.bayes.model_data import ModelData, as_likelihood, choose_bin_width
 from gmm_bayes.bayes.priors import Priors
 from gmm_bayes.em import MIN_INIT_WEIGHT, EMResult
+from gmm_bayes.em.resolution import as_resolution
+from gmm_bayes.em.steps import as_covariance_type
 from gmm_bayes.exceptions import ModelMismatchError
 
 __all__ = [
     "BINNED_CHECK_RTOL",
     "CHECK_RTOL",
     "ORDER_SCALE",
+    "SHARED_SIGMA",
     "build_model",
     "check_model",
     "initial_point",
@@ -40,6 +44,9 @@ __all__ = [
 ORDER_SCALE = 0.05
 #: relative tolerance of :func:`check_model`
 CHECK_RTOL = 1e-8
+#: the free variable of the tied model's one standard deviation (``sigma`` is then its copy
+#: per component, a deterministic)
+SHARED_SIGMA = "sigma_shared"
 #: relative tolerance of :func:`check_model` for a binned likelihood: it allows the binned
 #: approximation's own error at EM's estimate (orders of magnitude smaller at the default bin
 #: width, see ``bench/bench_posterior.py``); a mismatch of data or units is off by far more
@@ -56,7 +63,15 @@ _FORWARD = weakref.WeakKeyDictionary()
 
 
 def build_model(
-    x, n_components, *, priors=None, likelihood="exact", compress="auto", bin_width=None
+    x,
+    n_components,
+    *,
+    priors=None,
+    likelihood="exact",
+    compress="auto",
+    bin_width=None,
+    covariance_type="full",
+    resolution=None,
 ):
     """The univariate Gaussian mixture as a PyMC model, labels marginalized.
 
@@ -115,13 +130,25 @@ def build_model(
     bin_width : float, optional
         Binned likelihood: default
         :func:`~gmm_bayes.bayes.model_data.choose_bin_width` of ``fit_em(x, K, random_state=0)``.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+        As in :func:`gmm_bayes.fit_em` (mclust's "V" / "E" accepted). "tied": one standard
+        deviation for all components, the free scalar ``sigma_shared`` under the sigma prior
+        (one draw of it, not K); ``sigma`` stays a per-component variable (a deterministic,
+        dims ``component``, every entry ``sigma_shared``) so every consumer of the posterior
+        reads the same shapes for both models.
+    resolution : None, "auto" or float > 0
+        As in :func:`gmm_bayes.fit_em`: the likelihood of ``y`` is the probability of the
+        interval ``[x - h/2, x + h/2]`` of each value
+        (:mod:`~gmm_bayes.bayes.interval_likelihood`), over the distinct values with counts;
+        "auto" detects the grid (:func:`gmm_bayes.em.resolution.detect_resolution`; none
+        found: the density). Not with ``likelihood="binned"``.
 
     Returns
     -------
     pymc.Model
-        Free variables ``w``, ``mu``, ``sigma`` (and ``beta``); observed ``y`` on dimension
-        ``obs`` (0..N-1), or ``value`` (distinct values) when compressed, or ``bin`` when
-        binned; coordinate ``component`` (0..K-1).
+        Free variables ``w``, ``mu``, ``sigma`` (``sigma_shared`` when tied) (and ``beta``);
+        observed ``y`` on dimension ``obs`` (0..N-1), or ``value`` (distinct values) when
+        compressed, or ``bin`` when binned; coordinate ``component`` (0..K-1).
 
     Examples
     --------
@@ -132,14 +159,18 @@ def build_model(
     """
     x = as_data(x)
     k = as_n_components(n_components, x.size)
+    tied = as_covariance_type(covariance_type) == "tied"
+    width = as_resolution(resolution, x).width
     spec = _as_priors(priors).resolve(x, k)
-    if as_likelihood(likelihood) == "binned" and bin_width is None:
+    if as_likelihood(likelihood) == "binned" and bin_width is None and width is None:
         from gmm_bayes.em import fit_em
 
         bin_width = choose_bin_width(fit_em(x, k, random_state=0))
-    data = ModelData.from_data(x, likelihood=likelihood, compress=compress, bin_width=bin_width)
+    data = ModelData.from_data(
+        x, likelihood=likelihood, compress=compress, bin_width=bin_width, resolution=width
+    )
     coords = {"component": np.arange(k), data.dim: np.arange(data.n_terms)}
-    numbers, layout = _prior_constants(spec, ORDER_SCALE * _spread(x, spec))
+    numbers, layout = _prior_constants(spec, ORDER_SCALE * _spread(x, spec), width)
     with pm.Model(coords=coords) as model:
         # Two containers only: nutpie's compile time grows with the number of containers.
         table = pm.Data("y_data", data.table())  # rows: values, counts (, sums of squares)
@@ -152,20 +183,28 @@ def build_model(
         mu = ordered_means(
             "mu", pick("mu_loc"), pick("mu_sd"), pick("order_scale"), k, dims="component"
         )
-        sigma = component_sigmas("sigma", spec.sigma, pick, dims="component")
-        observed_mixture(
-            "y", w, mu, sigma, table, binned=data.likelihood == "binned", dims=data.dim
-        )
+        if tied:
+            shared = component_sigmas(SHARED_SIGMA, spec.sigma, pick, dims=None)
+            sigma = pm.Deterministic("sigma", pt.ones(k) * shared, dims="component")
+        else:
+            sigma = component_sigmas("sigma", spec.sigma, pick, dims="component")
+        if width is not None:
+            observed_interval_mixture("y", w, mu, sigma, table, pick("resolution"), dims=data.dim)
+        else:
+            observed_mixture(
+                "y", w, mu, sigma, table, binned=data.likelihood == "binned", dims=data.dim
+            )
     _PRIORS[model] = spec
     _DATA[model] = data
     return model
 
 
-def _prior_constants(spec, order_scale):
-    """Every number of the priors in one vector, and where each sits in it.
+def _prior_constants(spec, order_scale, resolution=None):
+    """Every number of the priors (and the resolution, if any) in one vector, and where each
+    sits in it.
 
-    The layout depends only on K and the sigma prior's family, so two data sets (different
-    numbers, same layout) give the same graph.
+    The layout depends only on K, the sigma prior's family and whether there is a resolution,
+    so two data sets (different numbers, same layout) give the same graph.
     """
     prior = spec.sigma
     if prior.kind == "half-normal":
@@ -177,6 +216,8 @@ def _prior_constants(spec, order_scale):
     else:
         sigma = {"sigma_alpha": prior.alpha, "sigma_beta": prior.beta}
     scalars = {"mu_loc": spec.mu_loc, "mu_sd": spec.mu_sd, "order_scale": order_scale, **sigma}
+    if resolution is not None:
+        scalars["resolution"] = resolution
     layout = {name: i for i, name in enumerate(scalars)}
     alpha = np.asarray(spec.alpha, dtype=np.float64)
     layout["w_concentration"] = slice(len(scalars), len(scalars) + alpha.size)
@@ -254,7 +295,8 @@ def initial_point(model, em, *, min_weight=MIN_INIT_WEIGHT):
     Returns
     -------
     dict
-        ``{"w": (K,), "mu": (K,), "sigma": (K,)}`` plus ``"beta"`` (float) when the model has it.
+        ``{"w": (K,), "mu": (K,), "sigma": (K,)}`` (for a tied model ``"sigma_shared"``, a
+        float, in place of ``"sigma"``) plus ``"beta"`` (float) when the model has it.
 
     Raises
     ------
@@ -275,8 +317,11 @@ def initial_point(model, em, *, min_weight=MIN_INIT_WEIGHT):
     # which nutpie rejects as a "bad initial gradient"; a 1e-6 relative tilt avoids it.
     tilted = start["w"] * (1 + 1e-6 * np.arange(1, start["w"].size + 1))
     start["w"] = tilted / tilted.sum()
+    if SHARED_SIGMA in model.named_vars:
+        start[SHARED_SIGMA] = float(start.pop("sigma")[0])
     if "beta" in model.named_vars:
-        start["beta"] = model_priors(model).sigma.beta_hat(start["sigma"] ** 2)
+        sigmas = np.atleast_1d(start.get(SHARED_SIGMA, start.get("sigma")))
+        start["beta"] = model_priors(model).sigma.beta_hat(sigmas**2)
     logp = float(_compiled_logp(model)(to_value_space(model, start)))
     if not np.isfinite(logp):
         raise ModelMismatchError(
@@ -381,7 +426,10 @@ def check_model(model, em, *, rtol=None):
     gmm_bayes.exceptions.ModelMismatchError: the model's log-likelihood at EM's estimate is ...
     """
     _check_pair(model, em)
+    _check_structure(model, em)
     point = {"w": np.array(em.weights), "mu": np.array(em.means), "sigma": np.array(em.sigmas)}
+    if SHARED_SIGMA in model.named_vars:
+        point[SHARED_SIGMA] = np.array(em.sigmas[0])
     initial = model.initial_point()
     for rv in model.free_RVs:  # other free variables (e.g. beta) do not enter y's density
         if rv.name not in point:
@@ -412,6 +460,27 @@ def check_model(model, em, *, rtol=None):
             )
         )
     return model_ll
+
+
+def _check_structure(model, em):
+    """The model and the estimate have the same covariance type and resolution."""
+    model_tied = SHARED_SIGMA in model.named_vars
+    if model_tied != (em.covariance_type == "tied"):
+        raise ModelMismatchError(
+            f"the model has {'one shared sigma' if model_tied else 'one sigma per component'} "
+            f"but the EM estimate has covariance_type={em.covariance_type!r}; build the model "
+            f"with covariance_type={em.covariance_type!r}"
+        )
+    width = _DATA[model].resolution if model in _DATA else None
+    em_width = em.resolution
+    same = (width is None and em_width is None) or (
+        width is not None and em_width is not None and np.isclose(width, em_width, rtol=1e-12)
+    )
+    if not same:
+        raise ModelMismatchError(
+            f"the model's likelihood is at resolution {width} but the EM estimate's at "
+            f"{em_width} (None: the density); build the model with resolution={em_width!r}"
+        )
 
 
 def _check_pair(model, em):

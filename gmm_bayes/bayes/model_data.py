@@ -7,6 +7,7 @@ approximation on fine bins with a second-order correction. :func:`choose_bin_wid
 default bin width.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,9 @@ class ModelData:
     requested : str
         The likelihood asked for ("binned" falls back to exact when bins would not reduce the
         data: then ``likelihood`` is "exact" and ``requested`` "binned").
+    resolution : float or None
+        The recording resolution ``h``: each value stands for ``[v - h/2, v + h/2]`` and the
+        likelihood is the intervals' probability (``likelihood`` "exact"; never binned).
 
     Examples
     --------
@@ -81,6 +85,7 @@ class ModelData:
     bin_width: float | None
     dim: str
     requested: str
+    resolution: float | None = None
 
     @property
     def n_terms(self):
@@ -88,7 +93,7 @@ class ModelData:
         return int(self.values.size)
 
     @classmethod
-    def from_data(cls, x, *, likelihood="exact", compress="auto", bin_width=None):
+    def from_data(cls, x, *, likelihood="exact", compress="auto", bin_width=None, resolution=None):
         """Summarize validated data ``x`` for the likelihood.
 
         Parameters
@@ -101,10 +106,15 @@ class ModelData:
         bin_width : float
             Needed for ``likelihood="binned"``. When the bins would not number at most
             ``COMPRESS_FRACTION * N``, the exact likelihood is used instead.
+        resolution : float, optional
+            The interval likelihood at this resolution (over the distinct values as
+            ``compress`` says); refused with ``likelihood="binned"``.
         """
         likelihood = as_likelihood(likelihood)
         if compress not in ("auto", True, False):
             raise ValueError(f"compress must be 'auto', True or False, got {compress!r}")
+        if resolution is not None:
+            return cls._intervals(x, compress, likelihood, resolution)
         n = int(x.size)
         if likelihood == "binned":
             width = _as_bin_width(bin_width)
@@ -118,6 +128,17 @@ class ModelData:
             return cls(values, counts, None, n, "exact", True, None, "value", likelihood)
         return cls(x.copy(), np.ones(n), None, n, "exact", False, None, "obs", likelihood)
 
+    @classmethod
+    def _intervals(cls, x, compress, likelihood, resolution):
+        if likelihood == "binned":
+            raise ValueError(
+                f"resolution={resolution!r} cannot be combined with likelihood='binned': the "
+                "interval likelihood is exact and already runs over the distinct values of the "
+                "grid; pass likelihood='exact'"
+            )
+        exact = cls.from_data(x, compress=compress)
+        return dataclasses.replace(exact, resolution=as_positive_float(resolution, "resolution"))
+
     def table(self):
         """``(2, M)`` rows values and counts, or ``(3, M)`` with the sums of squares (binned)."""
         rows = [self.values, self.counts] + ([self.sumsq] if self.sumsq is not None else [])
@@ -125,6 +146,13 @@ class ModelData:
 
     def describe(self):
         """One sentence for a report: what the likelihood was evaluated on."""
+        if self.resolution is not None:
+            over = f"the {self.n_terms} distinct values" if self.compressed else "all values"
+            return (
+                f"Interval likelihood: each of the {self.n_obs} observations stands for the "
+                f"interval of width {self.resolution:.6g} (the recording resolution) around it, "
+                f"evaluated on {over} weighted by their counts."
+            )
         if self.likelihood == "binned":
             return (
                 f"Binned likelihood (approximate): the {self.n_obs} observations were grouped "

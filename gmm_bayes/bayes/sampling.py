@@ -147,7 +147,14 @@ def sample_posterior(
         bin_width = choose_bin_width(em)
 
     model = build_model(
-        x, k, priors=priors, likelihood=likelihood, compress=compress, bin_width=bin_width
+        x,
+        k,
+        priors=priors,
+        likelihood=likelihood,
+        compress=compress,
+        bin_width=bin_width,
+        covariance_type=em.covariance_type,  # the model EM fitted: tied or not,
+        resolution=em.resolution,  # and at its recording resolution
     )
     check_model(model, em)
     maxima = distinct_maxima(em)
