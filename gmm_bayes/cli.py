@@ -268,10 +268,28 @@ def _parser():
         p.add_argument(
             "--sampler",
             choices=SAMPLERS,
-            default=SAMPLERS[0],
-            help=f"NUTS implementation ({SAMPLERS[0]})",
+            default="auto",
+            help="auto (default): NUTS (nutpie) from EM's maxima, tempered SMC for a K whose "
+            "chains stay in separate modes or do not converge; nutpie or pymc: NUTS only; "
+            "smc: tempered SMC only",
         )
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only errors")
+        p.add_argument(
+            "--evidence",
+            action="store_true",
+            help="also estimate each K's log evidence and p(K | y) by tempered SMC (minutes per K)",
+        )
+        p.add_argument(
+            "--full-netcdf",
+            action="store_true",
+            help="keep every group of each posterior in its NetCDF file, float64 (pointwise "
+            "log-likelihood and predictive draws: tens of MB per K); default: compact",
+        )
+        p.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            help="no progress, only errors (progress: a bar on a terminal, plain lines otherwise)",
+        )
 
     fit = sub.add_parser(
         "fit",
@@ -347,11 +365,25 @@ def _settings(args, ks):
         chains=args.chains,
         seed=args.seed,
         sampler=args.sampler,
+        evidence=args.evidence,
+        full_netcdf=args.full_netcdf,
     )
 
 
 def _progress(line):
     print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _report_progress(quiet):
+    """The run's progress: a bar on a terminal, plain lines on stderr otherwise."""
+    from gmm_bayes.report.progress import Progress
+
+    progress = Progress(None if quiet else _progress, bar=not quiet and sys.stderr.isatty())
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
 def _run(args, received):
@@ -394,20 +426,19 @@ def _report(args, received):
     meta = DATASETS.get(name)
     start = time.perf_counter()
     _stop_if_signalled(received)
-    write_report(
-        x,
-        args.out,
-        source=path,
-        column=column,
-        settings=_settings(args, args.components),
-        name=name,
-        units=meta.units if meta else None,
-        description=meta.description if meta else None,
-        progress=_progress,
-        quiet=args.quiet,
-    )
-    if not args.quiet:
-        _progress(f"wrote {args.out}/index.html in {time.perf_counter() - start:.1f} s")
+    with _report_progress(args.quiet) as progress:
+        write_report(
+            x,
+            args.out,
+            source=path,
+            column=column,
+            settings=_settings(args, args.components),
+            name=name,
+            units=meta.units if meta else None,
+            description=meta.description if meta else None,
+            progress=progress,
+        )
+        progress.note(f"wrote {args.out}/index.html in {time.perf_counter() - start:.1f} s")
 
 
 def _report_bundled(args, received):
@@ -419,13 +450,13 @@ def _report_bundled(args, received):
     for name in names:
         _check_posterior_size(load_dataset(name).size, args, label=f"{name}: ")
     _stop_if_signalled(received)
-    write_bundled(
-        args.out,
-        {n: tuple(BUNDLED_REPORTS[n]) for n in names},
-        _settings(args, ()),
-        progress=_progress,
-        quiet=args.quiet,
-    )
+    with _report_progress(args.quiet) as progress:
+        write_bundled(
+            args.out,
+            {n: tuple(BUNDLED_REPORTS[n]) for n in names},
+            _settings(args, ()),
+            progress=progress,
+        )
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ METHODS = ("em", "sklearn", "sklearn_from_em", "posterior_mean")
 #: how each method is named in tables and legends
 METHOD_LABELS = {
     "em": "gmm_bayes EM",
+    "em_tied": "gmm_bayes EM, equal variances (E)",
     "sklearn": "scikit-learn (defaults)",
     "sklearn_from_em": "scikit-learn (from EM start)",
     "posterior_mean": "posterior mean",

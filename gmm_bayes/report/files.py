@@ -18,14 +18,20 @@ import os
 import re
 import stat
 
+from gmm_bayes.report.figure_set import write_figures
+from gmm_bayes.report.methods import methods_paragraph
 from gmm_bayes.report.notebook import notebook_replay, notebook_section
 from gmm_bayes.report.pages import dataset_context, k_context, render
+from gmm_bayes.report.progress import as_progress
 from gmm_bayes.report.provenance import package_versions, utc_now
-from gmm_bayes.report.tables import comparison_rows, estimates_rows, write_csv
+from gmm_bayes.report.tables import ESTIMATE_COLUMNS, comparison_rows, estimates_rows, write_csv
 
 __all__ = [
     "MARKER",
     "bundled_refusal",
+    "data_notes",
+    "data_resolution",
+    "netcdf_tree",
     "report_refusal",
     "write_dataset",
     "write_figures",
@@ -176,7 +182,7 @@ def _names(names):
     return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
 
 
-def write_dataset(directory, *, x, results, comparison, settings, meta, elapsed):
+def write_dataset(directory, *, x, results, comparison, settings, meta, elapsed, progress=None):
     """Write every file of one data set's report into ``directory`` (which exists).
 
     The marker (``MARKER``) comes last, once the pages are written.
@@ -189,96 +195,176 @@ def write_dataset(directory, *, x, results, comparison, settings, meta, elapsed)
     comparison : xarray.Dataset
         From :func:`gmm_bayes.compare.compare_components`.
     settings : ReportSettings
+        ``full_netcdf`` decides what the NetCDF files keep (:func:`netcdf_tree`).
     meta : dict
         :func:`gmm_bayes.report.provenance.source_meta`.
     elapsed : callable
         Seconds since the report started (stated on the page).
+    progress : gmm_bayes.report.progress.Progress, optional
+        Times the phases (NetCDF, figures, pages).
 
     Returns
     -------
     dict
         The pages' context (:func:`gmm_bayes.report.pages.dataset_context`).
     """
-    for r in results:
-        r.tree.to_netcdf(directory / f"posterior_K{r.k}.nc", engine="h5netcdf")
-    write_csv(directory / "estimates.csv", estimates_rows({r.k: r.estimates for r in results}))
-    write_csv(directory / "comparison.csv", comparison_rows(comparison))
-    figs = write_figures(directory, x, results, comparison, meta["column"], meta["units"])
-    ks = [k_context(r, comparison) for r in results]
+    progress = as_progress(progress)
+    with progress.phase("NetCDF"):
+        for r in results:
+            tree, encoding = netcdf_tree(r.tree, full=settings.full_netcdf)
+            tree.to_netcdf(directory / f"posterior_K{r.k}.nc", engine="h5netcdf", encoding=encoding)
+    with progress.phase("figures"):
+        figs = write_figures(
+            directory / "fig", x, results, comparison, column=meta["column"], units=meta["units"]
+        )
+    with progress.phase("pages"):
+        write_csv(
+            directory / "estimates.csv", estimates_rows(results, comparison), ESTIMATE_COLUMNS
+        )
+        write_csv(directory / "comparison.csv", comparison_rows(comparison))
+        ctx = _pages_context(directory, x, results, comparison, settings, meta, elapsed, figs)
+        for page in ("index.html", "summary.md"):
+            template = "dataset.html" if page == "index.html" else page
+            (directory / page).write_text(render(template, **ctx), encoding="utf-8")
+    write_marker(directory, "report")
+    return ctx
+
+
+def _pages_context(directory, x, results, comparison, settings, meta, elapsed, figs):
+    from gmm_bayes.bayes import Priors
+
+    recommended = int(comparison.attrs.get("recommended_k", -1))
+    ks = [k_context(r, comparison, units=meta["units"], recommended=recommended) for r in results]
     notebook = None
     if meta["notebook"]:
         replay = notebook_replay(x, random_state=settings.seed)
         notebook = notebook_section(replay, next((kc for kc in ks if kc["k"] == 2), None))
     files = [p.name for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
     files += ["index.html", "summary.md"]
-    ctx = dataset_context(
+    versions = package_versions()
+    resolution = data_resolution(results)
+    methods = methods_paragraph(
+        x,
+        settings,
+        versions=versions,
+        priors=Priors().resolve(x, max(settings.ks)),
+        resolution=resolution,
+        units=meta["units"],
+    )
+    return dataset_context(
         meta={**meta, "notebook": notebook},
         n=int(x.size),
         ks=ks,
         comparison=comparison,
         settings=settings,
-        versions=package_versions(),
+        versions=versions,
         written=utc_now(),
         elapsed=f"{elapsed():.1f} s",
         figs=figs,
         files=sorted(files),
+        methods=methods,
+        data_notes=data_notes(results, meta["units"]),
     )
-    for page in ("index.html", "summary.md"):
-        template = "dataset.html" if page == "index.html" else page
-        (directory / page).write_text(render(template, **ctx), encoding="utf-8")
-    write_marker(directory, "report")
-    return ctx
 
 
-def write_figures(directory, x, results, comparison, column, units):
-    """Draw every figure of a report into ``directory/fig``.
+def data_resolution(results):
+    """The recording resolution EM's interval likelihood used (None: the density)."""
+    return getattr(results[0].em, "resolution", None) if results else None
+
+
+def data_notes(results, units=None):
+    """What the data's recording means for the fits, for the top of the page.
+
+    Parameters
+    ----------
+    results : list of KResult
+    units : str, optional
 
     Returns
     -------
-    dict of str to str
-        File name -> path relative to the page.
+    list of str
+        A sentence when EM found a recording grid, and one per heap.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from gmm_bayes.report import figures as plots
-
-    figdir = directory / "fig"
-    figdir.mkdir()
-    paths = {}
-
-    def save_fig(fig, name):
-        fig.savefig(figdir / name, dpi=90)
-        plt.close(fig)
-        paths[name] = f"fig/{name}"
-
-    def save_pc(pc, name):
-        pc.savefig(figdir / name, dpi=80)
-        plt.close("all")
-        paths[name] = f"fig/{name}"
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
-    plots.plot_k_comparison(axes, comparison)
-    save_fig(fig, "k_comparison.png")
-    for r in results:
-        k = r.k
-        fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
-        plots.plot_data_density(ax, x, r.curves, column=column, units=units)
-        ax.set_title(f"K = {k}: data and fitted densities", fontsize="medium")
-        save_fig(fig, f"density_K{k}.png")
-        fig, axes = plt.subplots(
-            1, 3, figsize=(12, 1.2 + 0.55 * k), sharey=True, layout="constrained"
+    if not results:
+        return []
+    em = results[0].em
+    unit = f" {units}" if units and units != "none" else ""
+    notes = []
+    resolution = getattr(em, "resolution", None)
+    if resolution:
+        notes.append(
+            f"These values are recorded on a grid of {resolution:g}{unit}: EM, its BIC and the "
+            "posterior use the probability of each value's rounding interval (a bounded "
+            "likelihood); scikit-learn's columns use the density likelihood, which ties can "
+            "make unbounded."
         )
-        plots.plot_forest(axes, r.estimates)
-        save_fig(fig, f"forest_K{k}.png")
-        if k > 1:
-            fig, ax = plt.subplots(figsize=(11, 3.6), layout="constrained")
-            plots.plot_membership(ax, r.membership, column=column, units=units)
-            save_fig(fig, f"membership_K{k}.png")
-        save_pc(plots.plot_ppc(r.tree), f"ppc_K{k}.png")
-        save_pc(plots.plot_loo_pit(r.tree), f"loo_pit_K{k}.png")
-        save_pc(plots.plot_rank(r.tree), f"rank_K{k}.png")
-        save_pc(plots.plot_trace(r.tree), f"trace_K{k}.png")
-    return paths
+    for heap in getattr(em, "heaps", None) or ():
+        notes.append(
+            f"Heap: {heap} is recorded far more often than its grid neighbours; a narrow "
+            "component there describes the heap, not a cluster."
+        )
+    return notes
+
+
+def netcdf_tree(tree, *, full=False):
+    """The posterior tree as a report stores it, with its NetCDF encoding.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        From :func:`gmm_bayes.sample_posterior`.
+    full : bool
+        Keep every group at full precision (still compressed).
+
+    Returns
+    -------
+    (xarray.DataTree, dict)
+        By default the pointwise log-likelihood and the posterior predictive draws (N numbers
+        per draw, recomputable from the draws and the data:
+        ``gmm_bayes.bayes.pointwise.log_likelihood_group``) are left out, and sampler
+        statistics and membership probabilities are stored as float32; the draws, EM and the
+        diagnostics keep float64. The root attribute ``stored`` says which. Every variable is
+        zlib-compressed.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> post = xr.Dataset({"mu": (("chain", "draw"), np.zeros((2, 3)))})
+    >>> tree = xr.DataTree.from_dict({"posterior": post, "log_likelihood": post})
+    >>> small, encoding = netcdf_tree(tree)
+    >>> sorted(small.children), encoding["/posterior"]["mu"]["zlib"]
+    (['posterior'], True)
+    """
+    import xarray as xr
+
+    groups = {}
+    for node in tree.subtree:
+        name = node.path
+        if not full and name.strip("/") in _RECOMPUTABLE:
+            continue
+        ds = node.to_dataset(inherit=False)
+        if not full and name.strip("/") in _SINGLE_PRECISION:
+            ds = ds.map(_as_float32, keep_attrs=True)
+        groups[name] = ds
+    small = xr.DataTree.from_dict(groups)
+    small.attrs = {
+        **tree.attrs,
+        "stored": "every group" if full else f"all but {', '.join(_RECOMPUTABLE)} (recomputable)",
+    }
+    encoding = {
+        node.path: {
+            v: {"zlib": True, "complevel": 4} for v in node.to_dataset(inherit=False).data_vars
+        }
+        for node in small.subtree
+    }
+    return small, encoding
+
+
+#: groups a compact NetCDF leaves out: recomputable from the draws and the data
+_RECOMPUTABLE = ("log_likelihood", "posterior_predictive")
+#: groups a compact NetCDF stores in float32 (sampler statistics, membership probabilities)
+_SINGLE_PRECISION = ("sample_stats", "membership")
+
+
+def _as_float32(da):
+    return da.astype("float32") if da.dtype == "float64" else da

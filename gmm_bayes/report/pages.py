@@ -6,10 +6,11 @@ Both pages of a data set render one context (:func:`dataset_context`) through ji
 is read from typed fields (:class:`gmm_bayes.bayes.Status`); the verdict prose is only shown.
 """
 
-import numpy as np
+import shlex
 
-from gmm_bayes.bayes import Status
 from gmm_bayes.compare import SIGN_CONVENTION
+from gmm_bayes.report.sections import STATUS_CLASS, k_context
+from gmm_bayes.report.tables import fmt
 
 __all__ = [
     "STATUS_CLASS",
@@ -22,49 +23,23 @@ __all__ = [
     "render",
 ]
 
-#: CSS class of each status's badge and box
-STATUS_CLASS = {
-    Status.OK: "good",
-    Status.CAUTION: "warn",
-    Status.NOT_CONVERGED: "bad",
-    Status.MULTIMODAL: "bad",
-    Status.FAILED: "bad",
-}
-_PARAM_LABELS = (("w", "w (weight)"), ("mu", "mu (mean)"), ("sigma", "sigma (sd)"))
-
-
-def fmt(value, digits=4):
-    """A number for a table: ``digits`` significant digits, ``—`` for NaN or None.
-
-    Examples
-    --------
-    >>> fmt(3.14159), fmt(2.0, 2), fmt(float("nan")), fmt(True), fmt(np.int64(7))
-    ('3.142', '2', '—', 'yes', '7')
-    """
-    if value is None:
-        return "—"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    value = float(value)
-    if not np.isfinite(value):
-        return "—"
-    return f"{value:.{digits}g}"
+#: the page's words for the sampler settings
+_NEXT_SAMPLER = "smc"
 
 
 def md_cell(text):
     """Text safe in a Markdown table: no raw HTML (renderers pass it through), pipes, newlines.
 
-    Only ``&`` and ``<`` can start markup, so ``>=`` stays readable in the plain file.
+    Only ``&`` and ``<`` can start markup; they are backslash-escaped (CommonMark), so the plain
+    file holds no HTML entities and ``>=`` stays readable.
 
     Examples
     --------
-    >>> md_cell("a|b <i>")
-    'a\\\\|b &lt;i>'
+    >>> print(md_cell("a|b <i> & c"))
+    a\\|b \\<i> \\& c
     """
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;")
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    text = str(text).replace("\\", "\\\\").replace("&", "\\&").replace("<", "\\<")
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def md_code(text):
@@ -98,88 +73,21 @@ def _environment():
     return env
 
 
-def k_context(result, comparison):
-    """One K's section of the pages.
-
-    Parameters
-    ----------
-    result : gmm_bayes.report.pipeline.KResult
-        Its fits, posterior, estimates, chain means, diagnostics, time and warnings.
-    comparison : xarray.Dataset
-        From :func:`gmm_bayes.compare.compare_components`; its ``status`` of this K decides
-        the badge (the posterior's status, CAUTION for high Pareto k).
-
-    Returns
-    -------
-    dict
-        ``status`` (:class:`Status`) and ``css`` (its badge class), ``diag`` (the
-        :class:`gmm_bayes.bayes.Diagnostics`), ``verdict`` and ``verdict_head`` (prose, shown
-        only), ``row`` (this K's comparison columns), the estimates ``table`` with ``methods``,
-        ``loglik`` and ``converged`` as text, ``chains`` (each chain's means, when the chains
-        disagree or did not mix), ``warnings``, ``seconds``, ``em_degenerate``.
-    """
-    row = {name: comparison[name].sel(K=result.k).item() for name in comparison.data_vars}
-    status = Status(row["status"])
-    diag = result.diagnostics
-    est = result.estimates
-    return {
-        "k": result.k,
-        "status": status,
-        "css": STATUS_CLASS[status],
-        "verdict": diag.verdict,
-        "verdict_head": diag.headline,
-        "diag": diag,
-        "row": row,
-        "methods": [str(v) for v in est["method_label"].values],
-        "table": _estimates_table(est),
-        "loglik": [fmt(v, 7) for v in est["log_likelihood"].values],
-        "converged": ["yes" if v else "NO" for v in est["converged"].values],
-        "warnings": result.warnings,
-        "chains": None if status.trustworthy and not diag.multimodal else _chains(result),
-        "seconds": f"{result.seconds:.1f}",
-        "em_degenerate": bool(result.em.degenerate),
-    }
-
-
-def _estimates_table(est):
-    """Rows of one K's estimates table: each method's value, marked when outside the HDI."""
-    table = []
-    for p, label in _PARAM_LABELS:
-        for j in est["component"].values:
-            cells = []
-            for m in est["method"].values:
-                at = {"method": m, "component": j}
-                inside = bool(est[f"{p}_in_hdi"].sel(at).item())
-                outside = m != "posterior_mean" and est.attrs["has_posterior"] and not inside
-                cells.append({"text": fmt(est[p].sel(at).item()), "outside": outside})
-            lower = est[f"{p}_hdi_lower"].sel(component=j).item()
-            upper = est[f"{p}_hdi_upper"].sel(component=j).item()
-            table.append(
-                {
-                    "param": label if j == 0 else "",
-                    "component": int(j),
-                    "cells": cells,
-                    "sd": fmt(est[f"{p}_sd"].sel(component=j).item(), 3),
-                    "hdi": f"[{fmt(lower)}, {fmt(upper)}]",
-                }
-            )
-    return table
-
-
-def _chains(result):
-    """Where each chain stayed: its mean of mu and w."""
-    cm = result.chain_means
-    return [
-        {
-            "chain": int(c),
-            "mu": ", ".join(fmt(v) for v in cm["mu"].sel(chain=c).values),
-            "w": ", ".join(fmt(v, 3) for v in cm["w"].sel(chain=c).values),
-        }
-        for c in cm["chain"].values
-    ]
-
-
-def dataset_context(*, meta, n, ks, comparison, settings, versions, written, elapsed, figs, files):
+def dataset_context(
+    *,
+    meta,
+    n,
+    ks,
+    comparison,
+    settings,
+    versions,
+    written,
+    elapsed,
+    figs,
+    files,
+    methods="",
+    data_notes=(),
+):
     """Everything one data set's pages show.
 
     Parameters
@@ -196,16 +104,24 @@ def dataset_context(*, meta, n, ks, comparison, settings, versions, written, ela
     settings : ReportSettings
     versions : list of (str, str)
     written, elapsed : str
-    figs : dict of str to str
-        Figure file name -> path relative to the page.
+    figs : list of gmm_bayes.report.figure_set.Figure
+        The figures, rendered in their sections in this order.
     files : list of str
         The report's files, for the page's list.
+    methods : str
+        :func:`gmm_bayes.report.methods.methods_paragraph`.
+    data_notes : sequence of str
+        What the data's recording means for the fits (a grid, heaps), said at the top.
 
     Returns
     -------
     dict
+        Besides the inputs: ``answer`` (the recommended K, its rule and reason, or why there
+        is none), ``next_steps`` (what to run for each K that failed), ``preferences``,
+        ``figures`` (by section and K).
     """
     attrs = comparison.attrs
+    recommended = _recommended(comparison, ks)
     return {
         **meta,
         "n": n,
@@ -216,24 +132,133 @@ def dataset_context(*, meta, n, ks, comparison, settings, versions, written, ela
         "elapsed": elapsed,
         "agreement": attrs["agreement"],
         "criteria_agree": bool(attrs["criteria_agree"]),
-        "glance": (
-            "good"
-            if attrs["criteria_agree"] and all(kc["status"] is Status.OK for kc in ks)
-            else "warn"
-        ),
-        "preferences": [
-            ("gmm_bayes EM, BIC", attrs["preferred_em_bic"]),
-            ("gmm_bayes EM, AIC", attrs["preferred_em_aic"]),
-            ("scikit-learn, BIC", attrs["preferred_sklearn_bic"]),
-            ("PSIS-LOO elpd", attrs["preferred_elpd_loo"]),
-            ("stacking weight", attrs["preferred_stacking_weight"]),
-        ],
+        "answer": _answer(recommended, ks, attrs),
+        "next_steps": _next_steps(ks, meta, settings),
+        "data_notes": list(data_notes),
+        "methods": methods,
+        "preferences": _preferences(attrs),
         "sign_convention": SIGN_CONVENTION,
-        "preferred": attrs["preferred_elpd_loo"],
+        "preferred": recommended,
+        "has_evidence": "p_k" in comparison,
         "ks": ks,
-        "figs": figs,
+        "figures": _by_section(figs),
         "files": files,
     }
+
+
+def _recommended(comparison, ks):
+    """The recommended K (None: none), from compare_components; before it named one, the
+    smallest trustworthy K within 2 se of the best trustworthy elpd_loo."""
+    if "recommended_k" in comparison.attrs:
+        k = int(comparison.attrs["recommended_k"])
+        return k if k > 0 else None
+    trusted = [
+        kc for kc in ks if kc["trustworthy"] and kc["row"]["elpd_loo"] == kc["row"]["elpd_loo"]
+    ]
+    if not trusted:
+        return None
+    best = max(trusted, key=lambda kc: kc["row"]["elpd_loo"])
+    close = [
+        kc["k"]
+        for kc in trusted
+        if best["row"]["elpd_loo"] - kc["row"]["elpd_loo"]
+        <= 2 * max(kc["row"]["elpd_diff_se"], 0.0)
+    ]
+    return min(close)
+
+
+def _answer(recommended, ks, attrs):
+    """The first screen's answer: the recommended K, its rule, its reason and its posterior."""
+    chosen = next((kc for kc in ks if kc["k"] == recommended), None)
+    for kc in ks:
+        kc["recommended"] = kc["k"] == recommended
+    if chosen is None:
+        return {
+            "k": None,
+            "css": "bad",
+            "rule": attrs.get("recommended_rule", ""),
+            "reason": attrs.get(
+                "recommended_reason",
+                "No K has a posterior that passed its diagnostics with a healthy EM fit.",
+            ),
+        }
+    return {
+        "k": recommended,
+        "css": chosen["css"],
+        "rule": attrs.get(
+            "recommended_rule",
+            "the smallest K whose posterior passed its diagnostics, within 2 standard errors "
+            "of the best such elpd_loo",
+        ),
+        "reason": attrs.get("recommended_reason", attrs["agreement"]),
+        "status": chosen["status"],
+        "sampler": chosen["sampler"],
+    }
+
+
+def _next_steps(ks, meta, settings):
+    """For each K that cannot be read: why, and the command that may repair it."""
+    steps = []
+    for kc in ks:
+        if kc["trustworthy"]:
+            continue
+        if kc["em_degenerate"] and kc["status"].trustworthy:
+            steps.append(
+                {
+                    "k": kc["k"],
+                    "why": f"EM collapsed ({kc['collapse'] or 'a component on a few points'}): "
+                    "these data do not support this many components.",
+                    "command": None,
+                }
+            )
+            continue
+        smc = kc["diag"].sampler == "smc"
+        draws = max(4 * settings.draws, 2000) if smc else max(settings.draws, 1000)
+        steps.append(
+            {
+                "k": kc["k"],
+                "why": f"{kc['status'].value} with {kc['sampler']}"
+                + (
+                    "; more SMC particles and runs may settle it."
+                    if smc
+                    else "; tempered SMC can visit every mode."
+                ),
+                "command": _command(meta, kc["k"], draws, settings),
+            }
+        )
+    return steps
+
+
+def _command(meta, k, draws, settings):
+    data = meta["name"] if meta.get("bundled") else meta["source"]
+    words = ["gmm-bayes", "report", data]
+    if not meta.get("bundled") and meta["column"] != "(the only column)":
+        words += ["--column", meta["column"]]
+    words += ["--components", str(k), "--sampler", _NEXT_SAMPLER, "--draws", str(draws)]
+    words += ["--chains", str(settings.chains), "--seed", str(settings.seed)]
+    words += ["--out", f"{meta['name']}_K{k}_smc"]
+    return shlex.join(words)
+
+
+def _preferences(attrs):
+    names = [
+        ("gmm_bayes EM, BIC", "preferred_em_bic"),
+        ("gmm_bayes EM, ICL", "preferred_em_icl"),
+        ("gmm_bayes EM, AIC", "preferred_em_aic"),
+        ("scikit-learn, BIC (density likelihood)", "preferred_sklearn_bic"),
+        ("PSIS-LOO elpd", "preferred_elpd_loo"),
+        ("stacking weight", "preferred_stacking_weight"),
+        ("p(K | y)", "preferred_p_k"),
+    ]
+    return [(label, attrs[key]) for label, key in names if key in attrs]
+
+
+def _by_section(figs):
+    """``{section: {k or None: [Figure]}}``, each list in the order given."""
+    out = {}
+    for f in figs:
+        out.setdefault(f.section, {}).setdefault(f.k, []).append(f)
+    return out
 
 
 def bundled_row(ctx, description):
@@ -243,20 +268,8 @@ def bundled_row(ctx, description):
         "description": description,
         "n": ctx["n"],
         "ks": ", ".join(str(kc["k"]) for kc in ctx["ks"]),
+        "answer": ctx["answer"],
         "preferences": ctx["preferences"],
-        "agree": ctx["criteria_agree"],
-        "caveats": _caveats(ctx),
         "statuses": [(kc["k"], kc["css"], kc["status"].value) for kc in ctx["ks"]],
         "elapsed": ctx["elapsed"],
     }
-
-
-def _caveats(ctx):
-    """Why the preferred K should not be taken at face value, as short phrases."""
-    chosen = next(kc for kc in ctx["ks"] if kc["k"] == ctx["preferred"])
-    out = []
-    if chosen["status"] is not Status.OK:
-        out.append(f"posterior for K={chosen['k']}: {chosen['status'].value}")
-    if chosen["em_degenerate"]:
-        out.append(f"EM for K={chosen['k']}: a component collapsed")
-    return out

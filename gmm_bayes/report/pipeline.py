@@ -22,11 +22,14 @@ figures in :mod:`gmm_bayes.report.figures`.
 """
 
 import contextlib
+import inspect
 import shutil
 import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from gmm_bayes._validation import captured_warnings
 from gmm_bayes.conventions import EM_RESTARTS
@@ -41,9 +44,10 @@ from gmm_bayes.report.atomic import (
     swap_in,
 )
 from gmm_bayes.report.files import bundled_refusal, report_refusal, write_dataset, write_marker
+from gmm_bayes.report.progress import as_progress
 from gmm_bayes.report.provenance import ReportSettings, package_versions, source_meta, utc_now
 
-__all__ = ["KResult", "analyse", "point_fits", "write_bundled", "write_report"]
+__all__ = ["KResult", "analyse", "em_options", "point_fits", "write_bundled", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class KResult:
     ----------
     k : int
     fits : dict of str to EMResult
-        :func:`point_fits`: ``"em"``, ``"sklearn"``, ``"sklearn_from_em"``.
+        :func:`point_fits`: ``"em"``, ``"sklearn"``, ``"sklearn_from_em"`` (and ``"em_tied"``
+        when EM offers the equal-variance model).
     tree : xarray.DataTree
         The posterior (:func:`gmm_bayes.sample_posterior`).
     diagnostics : gmm_bayes.bayes.Diagnostics
@@ -65,6 +70,10 @@ class KResult:
         Wall time of this K's fits and sampling.
     warnings : list of str
         Warnings of the fits and the sampling worth showing on the page.
+    modes : xarray.Dataset, optional
+        :func:`gmm_bayes.posterior_modes` of the tree.
+    evidence : gmm_bayes.bayes.Evidence, optional
+        :func:`gmm_bayes.log_evidence` (``ReportSettings.evidence``).
     """
 
     k: int
@@ -77,6 +86,8 @@ class KResult:
     chain_means: object
     seconds: float
     warnings: list
+    modes: object = None
+    evidence: object = None
 
     @property
     def em(self):
@@ -84,8 +95,21 @@ class KResult:
         return self.fits["em"]
 
 
-def _quiet_progress(_):
-    pass
+def em_options(fit_em, sample_posterior):
+    """The report's EM options that both EM and the sampler accept: ``resolution="auto"``.
+
+    The posterior must be the model EM fitted (``check_model``), so the interval likelihood is
+    used only when ``sample_posterior`` takes the resolution too.
+
+    Examples
+    --------
+    >>> em_options(lambda x, k, *, resolution=None: 0, lambda x, k, *, resolution=None: 0)
+    {'resolution': 'auto'}
+    >>> em_options(lambda x, k, *, resolution=None: 0, lambda x, k: 0)
+    {}
+    """
+    both = (inspect.signature(f).parameters for f in (fit_em, sample_posterior))
+    return {"resolution": "auto"} if all("resolution" in p for p in both) else {}
 
 
 def point_fits(x, k, seed):
@@ -102,47 +126,57 @@ def point_fits(x, k, seed):
     -------
     dict of str to EMResult
         ``"em"``: :func:`gmm_bayes.fit_em` with ``EM_RESTARTS`` restarts (their distinct
-        local maxima spread the posterior's chains); ``"sklearn"``: scikit-learn at its
-        defaults, as users run it; ``"sklearn_from_em"``: scikit-learn started from EM's
-        estimate.
+        local maxima spread the posterior's chains), on the data's recording grid when it has
+        one (``resolution="auto"``); ``"em_tied"``: the same with one variance shared by all
+        components (mclust's E model), when ``fit_em`` offers ``covariance_type``;
+        ``"sklearn"``: scikit-learn at its defaults, as users run it (density likelihood);
+        ``"sklearn_from_em"``: scikit-learn started from EM's estimate.
 
     Examples
     --------
     >>> import gmm_bayes as gb
     >>> fits = point_fits(gb.load_dataset("faithful"), 2, seed=0)
-    >>> list(fits), bool(abs(fits["sklearn_from_em"].means - fits["em"].means).max() < 1e-2)
-    (['em', 'sklearn', 'sklearn_from_em'], True)
+    >>> fits["em"].n_components, sorted(fits)[-2:]
+    (2, ['sklearn', 'sklearn_from_em'])
     """
+    from gmm_bayes.bayes import sample_posterior
     from gmm_bayes.em import fit_em, fit_sklearn
 
-    em = fit_em(x, k, n_init=EM_RESTARTS, random_state=seed)
-    return {
-        "em": em,
-        "sklearn": fit_sklearn(x, k, random_state=seed),
-        "sklearn_from_em": fit_sklearn(
-            x,
-            k,
-            random_state=seed,
-            weights_init=em.weights,
-            means_init=em.means,
-            precisions_init=1.0 / em.variances,
-        ),
-    }
+    options = em_options(fit_em, sample_posterior)
+    em = fit_em(x, k, n_init=EM_RESTARTS, random_state=seed, **options)
+    fits = {"em": em}
+    if "covariance_type" in inspect.signature(fit_em).parameters and k > 1:
+        fits["em_tied"] = fit_em(
+            x, k, n_init=EM_RESTARTS, random_state=seed, covariance_type="tied", **options
+        )
+    fits["sklearn"] = fit_sklearn(x, k, random_state=seed)
+    fits["sklearn_from_em"] = fit_sklearn(
+        x,
+        k,
+        random_state=seed,
+        weights_init=em.weights,
+        means_init=em.means,
+        precisions_init=1.0 / em.variances,
+    )
+    return fits
 
 
-def analyse(x, settings, *, progress=_quiet_progress, quiet=False, label=""):
+def analyse(x, settings, *, progress=None, quiet=False, label="", plan=True):
     """Fit EM and scikit-learn, sample each K once, and compare.
 
     Parameters
     ----------
     x : ndarray, shape (N,)
     settings : ReportSettings
-    progress : callable
-        Called with one line per step.
+    progress : Progress or callable, optional
+        A :class:`~gmm_bayes.report.progress.Progress` (steps and phase times), or a callable
+        given one line per step.
     quiet : bool
-        No sampler progress bar.
+        Kept for callers; the sampler never draws its own progress bar.
     label : str
         Prefix of every progress line (e.g. ``"[galaxy] "``).
+    plan : bool
+        Add this analysis's steps to ``progress``'s total (False: the caller planned them).
 
     Returns
     -------
@@ -151,62 +185,110 @@ def analyse(x, settings, *, progress=_quiet_progress, quiet=False, label=""):
     """
     from gmm_bayes.compare import compare_components
 
-    results = [_analyse_k(x, k, settings, progress, quiet, label) for k in settings.ks]
-    progress(f"{label}comparing K (PSIS-LOO, stacking, BIC, AIC)")
-    comparison = compare_components(
-        x,
-        {r.k: r.tree for r in results},
-        em_fits={r.k: r.em for r in results},
-        sklearn_fits={r.k: r.fits["sklearn"] for r in results},
-    )
+    progress = as_progress(progress)
+    if plan:
+        progress.plan(_analysis_steps(settings))
+    results = [_analyse_k(x, k, settings, progress, label) for k in settings.ks]
+    with progress.phase("comparison"):
+        evidences = {r.k: r.evidence for r in results} if settings.evidence else None
+        comparison = compare_components(
+            x,
+            {r.k: r.tree for r in results},
+            em_fits={r.k: r.em for r in results},
+            sklearn_fits={r.k: r.fits["sklearn"] for r in results},
+            **({"evidences": evidences} if evidences else {}),
+        )
+    progress.step(f"{label}compared K (PSIS-LOO, stacking, BIC, AIC, ICL)")
     return results, comparison
 
 
-def _analyse_k(x, k, settings, progress, quiet, label):
+def _analysis_steps(settings):
+    """Progress steps of :func:`analyse`: one per K (two with the evidence), one comparing."""
+    return len(settings.ks) * (1 + settings.evidence) + 1
+
+
+def _analyse_k(x, k, settings, progress, label):
     from gmm_bayes import compare
-    from gmm_bayes.bayes import Diagnostics, sample_posterior
+    from gmm_bayes.bayes import Diagnostics, posterior_modes, sample_posterior
 
     start = time.perf_counter()
-    progress(
-        f"{label}K={k}: EM, then {settings.sampler} sampling ({settings.chains} chains x "
-        f"{settings.draws} draws after {settings.tune} tuning steps)"
-    )
     with _page_warnings() as messages:
-        fits = point_fits(x, k, settings.seed)
-        # the page's PSIS-LOO, LOO-PIT and predictive checks need the pointwise groups,
-        # which sample_posterior leaves out by default for large N x draws
-        tree = sample_posterior(
-            x,
-            k,
-            em=fits["em"],
-            pointwise=True,
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            random_seed=settings.seed,
-            sampler=settings.sampler,
-            progressbar=not quiet,
+        with progress.phase("EM"):
+            fits = point_fits(x, k, settings.seed)
+            se = _standard_errors(fits["em"], x)
+        with progress.phase("sampling"):
+            # the page's PSIS-LOO, LOO-PIT and predictive checks need the pointwise groups,
+            # which sample_posterior leaves out by default for large N x draws
+            tree = sample_posterior(
+                x,
+                k,
+                em=fits["em"],
+                pointwise=True,
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                random_seed=settings.seed,
+                sampler=settings.sampler,
+                progressbar=False,
+                **_sampling_options(fits["em"]),
+            )
+    with progress.phase("summaries"):
+        diag = Diagnostics.from_dataset(tree["diagnostics"].to_dataset())
+        est = compare.compare_estimates(
+            x, fits, tree, hdi_prob=settings.hdi_prob, standard_errors=se
         )
-    diag = Diagnostics.from_dataset(tree["diagnostics"].to_dataset())
-    est = compare.compare_estimates(x, fits, tree, hdi_prob=settings.hdi_prob)
-    result = KResult(
+        curves = compare.density_curves(x, est, tree, seed=settings.seed)
+        member = compare.membership_table(x, tree, fits["em"], prob=settings.hdi_prob)
+        modes = posterior_modes(tree, prob=settings.hdi_prob)
+    seconds = time.perf_counter() - start
+    progress.step(
+        f"{label}K={k}: {diag.status.value} ({diag.sampler}) in {seconds:.1f} s; "
+        f"{diag.n_divergent} divergences, max r_hat {diag.max_rhat:.3f}, "
+        f"min ESS {diag.min_ess_bulk:.0f}"
+    )
+    evidence = _evidence(x, k, settings, progress, label) if settings.evidence else None
+    return KResult(
         k=k,
         fits=fits,
         tree=tree,
         diagnostics=diag,
         estimates=est,
-        curves=compare.density_curves(x, est, tree, seed=settings.seed),
-        membership=compare.membership_table(x, tree, fits["em"], prob=settings.hdi_prob),
+        curves=curves,
+        membership=member,
         chain_means=compare.chain_means(tree),
-        seconds=time.perf_counter() - start,
+        seconds=seconds,
         warnings=messages,
+        modes=modes,
+        evidence=evidence,
     )
-    progress(
-        f"{label}K={k}: done in {result.seconds:.1f} s; diagnostics {diag.status.value}, "
-        f"{diag.n_divergent} divergences, max r_hat {diag.max_rhat:.3f}, "
-        f"min ESS {diag.min_ess_bulk:.0f}"
-    )
-    return result
+
+
+def _standard_errors(em, x):
+    """EM's standard errors from the observed information, or None when they cannot be had
+    (a collapsed component makes the information singular)."""
+    try:
+        return {"em": em.standard_errors(x, method="information")}
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None
+
+
+def _sampling_options(em):
+    """The data's recording resolution, when EM used one and the sampler accepts it."""
+    from gmm_bayes.bayes import sample_posterior
+
+    resolution = getattr(em, "resolution", None)
+    if resolution and "resolution" in inspect.signature(sample_posterior).parameters:
+        return {"resolution": resolution}
+    return {}
+
+
+def _evidence(x, k, settings, progress, label):
+    from gmm_bayes.bayes import log_evidence
+
+    with progress.phase("evidence"):
+        evidence = log_evidence(x, k, random_seed=settings.seed)
+    progress.step(f"{label}K={k}: log evidence {evidence.log_ml:.2f} +- {evidence.se:.2f}")
+    return evidence
 
 
 @contextlib.contextmanager
@@ -257,10 +339,11 @@ def write_report(
     settings : ReportSettings, optional
     name, title, units, description : str, optional
         Shown on the page; ``name == "seed_notebook"`` adds the seed notebook's replay.
-    progress : callable
-        Called with one line per step (``print`` by default).
+    progress : Progress or callable
+        A :class:`~gmm_bayes.report.progress.Progress`, or a callable given one line per step
+        (``print`` by default).
     quiet : bool
-        No progress lines and no sampler progress bar.
+        No progress lines.
 
     Returns
     -------
@@ -274,7 +357,7 @@ def write_report(
         report, or another run is writing it.
     """
     settings = settings or ReportSettings()
-    progress = _quiet_progress if quiet else progress
+    progress = as_progress(None if quiet else progress)
     meta = source_meta(
         source,
         column,
@@ -286,7 +369,7 @@ def write_report(
     )
     start = time.perf_counter()
     with atomic_directory(out, refusal=report_refusal) as tmp:
-        _build_one(tmp, x, meta, settings, progress, quiet, start)
+        _build_one(tmp, x, meta, settings, progress, start)
     return Path(out)
 
 
@@ -303,10 +386,10 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
         Bundled data set name -> K values.
     settings : ReportSettings
         Everything but ``ks``.
-    progress : callable
-        Called with one line per step.
+    progress : Progress or callable
+        As :func:`write_report`.
     quiet : bool
-        No progress lines and no sampler progress bar.
+        No progress lines.
 
     Returns
     -------
@@ -321,7 +404,7 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
     Every data set is built in one temporary directory inside ``out``, and all are swapped in
     together at the end: a failure or Ctrl-C leaves every previous report as it was.
     """
-    progress = _quiet_progress if quiet else progress
+    progress = as_progress(None if quiet else progress)
     out = check_target(out)
     with claimed([out / name for name in [*datasets, "index.html"]]) as interrupted:
         remove_leftovers(out, ".build-")
@@ -331,21 +414,24 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
         start = time.perf_counter()
         stage = make_temp_dir(out, ".build-")
         try:
-            _build_bundled(stage, datasets, settings, progress, quiet, start)
+            _build_bundled(stage, datasets, settings, progress, start)
             write_marker(out, "bundled")
             swap_in({out / name: stage / name for name in [*datasets, "index.html"]}, interrupted)
         finally:
             with deferred_signals():
                 shutil.rmtree(stage, ignore_errors=True)
-    progress(f"wrote {out}/index.html in {time.perf_counter() - start:.1f} s")
+    progress.note(f"wrote {out}/index.html in {time.perf_counter() - start:.1f} s")
     return out
 
 
-def _build_bundled(stage, datasets, settings, progress, quiet, start):
+def _build_bundled(stage, datasets, settings, progress, start):
     """Every data set's report and the index linking them, into ``stage``."""
     from gmm_bayes.data import DATASETS, dataset_column, dataset_path, read_data
     from gmm_bayes.report.pages import bundled_row, render
 
+    progress.plan(
+        sum(_analysis_steps(replace(settings, ks=tuple(ks))) + 1 for ks in datasets.values()) + 1
+    )
     rows = []
     for name, ks in datasets.items():
         path, column = dataset_path(name), dataset_column(name)
@@ -362,25 +448,29 @@ def _build_bundled(stage, datasets, settings, progress, quiet, start):
         )
         (stage / name).mkdir()
         x = read_data(path, column=column)
-        ctx = _build_one(stage / name, x, meta, replace(settings, ks=tuple(ks)), progress, quiet)
+        settings_k = replace(settings, ks=tuple(ks))
+        ctx = _build_one(stage / name, x, meta, settings_k, progress, planned=True)
         rows.append(bundled_row(ctx, info.description))
-    html = render(
-        "index.html",
-        rows=rows,
-        settings=[s for s in settings.describe() if s[0] != "K compared"],
-        versions=package_versions(),
-        written=utc_now(),
-        elapsed=f"{time.perf_counter() - start:.1f} s",
-    )
-    (stage / "index.html").write_text(html, encoding="utf-8")
+    with progress.phase("pages"):
+        html = render(
+            "index.html",
+            rows=rows,
+            settings=[s for s in settings.describe() if s[0] != "K compared"],
+            versions=package_versions(),
+            written=utc_now(),
+            elapsed=f"{time.perf_counter() - start:.1f} s",
+        )
+        (stage / "index.html").write_text(html, encoding="utf-8")
+    progress.step("wrote the index of the reports")
 
 
-def _build_one(directory, x, meta, settings, progress, quiet, start=None):
+def _build_one(directory, x, meta, settings, progress, start=None, *, planned=False):
     start = time.perf_counter() if start is None else start
     label = f"[{meta['name']}] "
-    progress(f"{label}{x.size} observations from {meta['source']}")
-    results, comparison = analyse(x, settings, progress=progress, quiet=quiet, label=label)
-    progress(f"{label}writing figures, tables, NetCDF")
+    if not planned:
+        progress.plan(_analysis_steps(settings) + 1)
+    progress.note(f"{label}{x.size} observations from {meta['source']}")
+    results, comparison = analyse(x, settings, progress=progress, label=label, plan=False)
     ctx = write_dataset(
         directory,
         x=x,
@@ -389,6 +479,9 @@ def _build_one(directory, x, meta, settings, progress, quiet, start=None):
         settings=settings,
         meta=meta,
         elapsed=lambda: time.perf_counter() - start,
+        progress=progress,
     )
-    progress(f"{label}done in {time.perf_counter() - start:.1f} s")
+    progress.step(
+        f"{label}figures, tables, NetCDF written; done in {time.perf_counter() - start:.1f} s"
+    )
     return ctx

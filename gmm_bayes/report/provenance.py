@@ -32,6 +32,16 @@ VERSIONED = (
 )
 
 
+#: how each sampler setting is described
+_SAMPLER_TEXT = {
+    "auto": "auto: NUTS (nutpie) from EM's maxima; tempered SMC when its chains stay in "
+    "separate modes or do not converge",
+    "nutpie": "NUTS (nutpie)",
+    "pymc": "NUTS (PyMC)",
+    "smc": "tempered SMC (PyMC sample_smc)",
+}
+
+
 @dataclass(frozen=True)
 class ReportSettings:
     """What a report samples and how.
@@ -45,9 +55,16 @@ class ReportSettings:
     seed : int
         Seed of EM, scikit-learn and the sampler (the whole report is reproducible from it).
     sampler : str
-        One of :data:`gmm_bayes.conventions.SAMPLERS` (``"nutpie"`` or ``"pymc"``).
+        One of :data:`gmm_bayes.conventions.SAMPLERS`; ``"auto"`` (default): NUTS from EM's
+        maxima, tempered SMC when NUTS's chains stay in separate modes or do not converge.
     hdi_prob : float
         Mass of every interval reported (:data:`gmm_bayes.conventions.INTERVAL_PROB`).
+    evidence : bool
+        Also estimate each K's log evidence and p(K | y) (:func:`gmm_bayes.log_evidence`,
+        minutes per K).
+    full_netcdf : bool
+        Keep every group of each posterior tree in its NetCDF file (pointwise log-likelihood
+        and posterior predictive draws too: tens of MB per K), in float64.
 
     Examples
     --------
@@ -60,14 +77,20 @@ class ReportSettings:
     tune: int = 1000
     chains: int = 4
     seed: int = 0
-    sampler: str = SAMPLERS[0]
+    sampler: str = "auto"
     hdi_prob: float = INTERVAL_PROB
+    evidence: bool = False
+    full_netcdf: bool = False
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler={self.sampler!r}; use one of {SAMPLERS}")
 
     def describe(self):
         """The settings as (name, value) pairs for the page."""
         return [
             ("K compared", ", ".join(map(str, self.ks))),
-            ("sampler", self.sampler),
+            ("sampler", _SAMPLER_TEXT.get(self.sampler, self.sampler)),
             ("chains", str(self.chains)),
             ("tuning steps per chain", str(self.tune)),
             ("draws kept per chain", str(self.draws)),
@@ -77,6 +100,14 @@ class ReportSettings:
                 "verdict asks for bulk and tail ESS >= 100 per chain and r_hat <= 1.01; a "
                 "well-mixing posterior reaches that with room to spare, and more draws do not "
                 "rescue a multimodal one. Compiling each K's model costs more than sampling it.",
+            ),
+            ("log evidence per K", "yes (tempered SMC)" if self.evidence else "not computed"),
+            (
+                "NetCDF files",
+                "every group, float64"
+                if self.full_netcdf
+                else "compact: draws, sampler statistics, diagnostics, EM and membership "
+                "(pointwise log-likelihood and predictive draws left out: recomputable)",
             ),
             ("interval mass (HDI)", f"{self.hdi_prob:.0%}"),
             ("random seed", str(self.seed)),
@@ -93,6 +124,22 @@ class ReportSettings:
                 "reg_covar=1e-6), and again started from EM's estimate",
             ),
         ]
+
+
+def _shown_path(source, bundled):
+    """A path without the machine's directories (see :func:`source_meta`).
+
+    Examples
+    --------
+    >>> _shown_path(Path("/opt/data/g.csv"), True), _shown_path(Path("/elsewhere/f.csv"), False)
+    ('data/g.csv', 'f.csv')
+    """
+    if bundled:
+        return f"data/{source.name}"
+    try:
+        return str(source.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return source.name
 
 
 def sha256(path):
@@ -160,12 +207,16 @@ def source_meta(
     Returns
     -------
     dict
+        ``source`` is the file's path as given; ``source_shown`` the one summary.md shows:
+        ``data/<file>`` for a bundled data set, else the path relative to the working
+        directory when the file lies below it, else the file's name.
     """
     source = Path(source)
     return {
         "name": name or source.stem,
         "title": title or f"{name or source.stem}: {column or 'value'}",
         "source": str(source),
+        "source_shown": _shown_path(source, bundled),
         "sha256": sha256(source),
         "column": column or "(the only column)",
         "units": units,

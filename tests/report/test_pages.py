@@ -69,14 +69,21 @@ def pages(tmp_path, status_k2):
 def test_badges_follow_the_status(tmp_path, status):
     ctx, html, md = pages(tmp_path, status)
     word = status.value
-    assert f'<summary>K = 2 <span class="badge bad">{word}</span></summary>' in html
-    assert '<summary>K = 1 <span class="badge good">OK</span></summary>' in html
+    summaries = re.findall(r"<summary>(.*?)</summary>", html)
+    # the failed K's status is in its summary line; the recommended K is open
+    assert summaries[1] == f'K = 2 <span class="badge bad">{word}</span> <span class="small">not usable</span>'
+    assert summaries[0].startswith('K = 1 <span class="badge good">OK</span>')
+    assert re.search(r'<details id="K1" open>', html) and '<details id="K2">' in html
     glance = re.findall(r'<td class="text"><span class="badge (\w+)">([A-Z ]+)</span></td>', html)
     assert glance == [("good", "OK"), ("bad", word)]
     assert html.count("Do not read the posterior columns") == 1  # K=2 only
-    assert html.count('<table class="untrusted">') == 1
+    assert html.count('<table class="estimates untrusted">') == 1
     assert LYING_VERDICT in html  # the verdict is shown, as prose
     assert f"## K = 2: {word}" in md and f"| 2 | {word} |" in md
+    # the converged row says NO for the failed posterior, from its typed diagnostics
+    k2 = next(kc for kc in ctx["ks"] if kc["k"] == 2)
+    assert k2["converged"][-1] == "NO" and k2["trusted"][-1] == "NO"
+    assert ctx["ks"][0]["converged"][-1] == "yes"
     assert "**Do not read the posterior columns as answers:**" in md
     assert md_cell(LYING_VERDICT) in md
     row = bundled_row(ctx, "fake")
