@@ -28,6 +28,7 @@ from gmm_bayes.bayes.modes import VISIT_FRACTION, assign_modes
 __all__ = [
     "BFMI_MIN",
     "ESS_PER_CHAIN_MIN",
+    "RANK_P_MIN",
     "RHAT_MAX",
     "SMC_DISTINCT_MIN",
     "SMC_WEIGHT_TOL",
@@ -47,6 +48,9 @@ DISAGREE_TV = 0.5
 SMC_WEIGHT_TOL = 0.1
 #: SMC: fewest distinct particles per run after the last resampling, as a fraction of the draws
 SMC_DISTINCT_MIN = 0.5
+#: a parameter whose chains' rank distributions differ at this p-value gives CAUTION: the
+#: multi-chain uniformity test of ArviZ's rank plot, at its default level (1 - envelope_prob)
+RANK_P_MIN = 0.01
 #: the sample_stats flag of a transition that hit NUTS's maximum tree depth (nutpie, PyMC)
 _TREEDEPTH_STATS = ("maxdepth_reached", "reached_max_treedepth")
 
@@ -57,8 +61,10 @@ class Status(enum.Enum):
     - OK: no sampling problem.
     - CAUTION: converged, with something worth reading: the draws split between several
       modes (the chains or SMC runs agreeing on the split), transitions hit NUTS's maximum
-      tree depth (trajectories cut short: slow exploration, which the ESS already counts), or
-      EM's estimate of a sigma lies outside the central 95% of its prior. The report may add
+      tree depth (trajectories cut short: slow exploration, which the ESS already counts),
+      the chains' rank distributions of some parameter differ (the rank plot's uniformity
+      test, p < ``RANK_P_MIN``), or EM's estimate of a sigma lies outside the central 95% of
+      its prior. The report may add
       its own reasons (high Pareto k).
     - NOT_CONVERGED: R-hat, ESS, BFMI or divergences fail (SMC: the runs disagree on the mode
       weights or keep too few distinct particles).
@@ -135,6 +141,14 @@ class Diagnostics:
         Components whose EM sigma lies outside the central 95% of the sigma prior.
     sampler_note : str
         Why these draws come from this sampler (``sampler="auto"``), or "".
+    rank_parameters : tuple of str
+        The parameters the rank test ran on (``"w[0]"``, ``"mu[1]"``, ...; components from 0;
+        constant ones are skipped).
+    rank_p_values : ndarray, shape (len(rank_parameters),)
+        Each parameter's p-value of the multi-chain rank uniformity test
+        (``arviz_stats``' ``mchain_uniformity_test`` on the fractional ranks of all draws, the
+        test ``arviz_plots.plot_rank`` highlights); small: the chains (SMC runs) do not sample
+        the same distribution of that parameter.
     """
 
     n_divergent: int
@@ -157,12 +171,27 @@ class Diagnostics:
     distinct_particles: np.ndarray | None = None
     sigma_outside_prior: tuple = ()
     sampler_note: str = ""
+    rank_parameters: tuple = ()
+    rank_p_values: np.ndarray | None = None
 
     @property
     def headline(self):
         """The verdict's first sentence."""
         head, sep, _ = self.verdict.partition(". ")
         return head + "." if sep else self.verdict
+
+    @property
+    def rank_failures(self):
+        """The parameters whose rank test fails (p < ``RANK_P_MIN``), worst first, as
+        ``(name, p)`` pairs."""
+        if self.rank_p_values is None:
+            return ()
+        order = np.argsort(self.rank_p_values, kind="stable")
+        return tuple(
+            (self.rank_parameters[i], float(self.rank_p_values[i]))
+            for i in order
+            if self.rank_p_values[i] < RANK_P_MIN
+        )
 
     @property
     def visited(self):
@@ -205,8 +234,13 @@ class Diagnostics:
                     _or(self.distinct_particles, np.full(n_chains, np.nan)),
                 ),
                 "sigma_outside_prior": ("outside", np.array(self.sigma_outside_prior, np.int64)),
+                "rank_p_value": ("parameter", _or(self.rank_p_values, np.zeros(0))),
             },
-            coords={"chain": np.arange(n_chains), "mode": np.arange(n_modes)},
+            coords={
+                "chain": np.arange(n_chains),
+                "mode": np.arange(n_modes),
+                "parameter": np.array(self.rank_parameters, dtype=str),
+            },
             attrs={
                 "verdict": self.verdict,
                 "converged": int(self.converged),
@@ -245,7 +279,18 @@ class Diagnostics:
             distinct_particles=array("distinct_particles", np.float64),
             sigma_outside_prior=tuple(int(v) for v in ds["sigma_outside_prior"].values),
             sampler_note=str(ds.attrs["sampler_note"]),
+            **_rank_fields(ds),
         )
+
+
+def _rank_fields(ds):
+    """The rank test's fields of a stored dataset (absent in trees written before it)."""
+    if "rank_p_value" not in ds:
+        return {}
+    return {
+        "rank_parameters": tuple(str(v) for v in ds["parameter"].values),
+        "rank_p_values": np.asarray(ds["rank_p_value"].values, dtype=np.float64),
+    }
 
 
 def _or(value, default):
@@ -309,6 +354,7 @@ def diagnose(idata):
         mode_maximum=modes.em_maximum,
         sigma_outside_prior=_sigma_outside_prior(idata),
         sampler_note=str(idata.attrs.get("sampler_note", "")),
+        **_rank_test(everything),
     )
     if smc:
         found = _judge_smc(found, stats, finite)
@@ -324,7 +370,12 @@ def _judge_nuts(d, finite):
     # Several modes visited is not a problem by itself: chains that agree on the split
     # sample one posterior (short ESS is then NOT CONVERGED, not MULTIMODAL).
     multimodal = bool(d.visited.size > 1 and d.chains_disagree)
-    caution = d.visited.size > 1 or d.n_max_treedepth > 0 or bool(d.sigma_outside_prior)
+    caution = (
+        d.visited.size > 1
+        or d.n_max_treedepth > 0
+        or bool(d.sigma_outside_prior)
+        or bool(d.rank_failures)
+    )
     status = _status(finite, converged, multimodal, caution)
     return dataclasses.replace(d, converged=converged, multimodal=multimodal, status=status)
 
@@ -338,7 +389,7 @@ def _judge_smc(d, stats, finite):
         d.mode_weight_spread <= SMC_WEIGHT_TOL and np.all(distinct >= SMC_DISTINCT_MIN)
     )
     multimodal = bool(d.visited.size > 1 and d.chains_disagree)
-    caution = d.visited.size > 1 or bool(d.sigma_outside_prior)
+    caution = d.visited.size > 1 or bool(d.sigma_outside_prior) or bool(d.rank_failures)
     status = _status(finite and finished, converged, multimodal, caution)
     return dataclasses.replace(
         d,
@@ -378,6 +429,30 @@ def _standard_checks(idata, posterior, smc):
         else:
             bfmi = np.atleast_1d(np.asarray(azs.bfmi(idata)["energy"].values, dtype=np.float64))
     return rhat, ess_bulk, ess_tail, bfmi
+
+
+def _rank_test(posterior):
+    """``rank_parameters`` and ``rank_p_values``: the multi-chain rank uniformity test of every
+    non-constant parameter (what ``arviz_plots.plot_rank`` computes and highlights)."""
+    import arviz_stats  # noqa: F401  (the .azstats accessor)
+
+    if posterior.sizes["chain"] < 2:
+        return {"rank_parameters": (), "rank_p_values": np.zeros(0)}
+    dims = ["chain", "draw"]
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ranks = posterior.azstats.compute_ranks(dim=dims, relative=True)
+        p_values = ranks.azstats.mchain_uniformity_test(dim=dims)[0]
+    names, values = [], []
+    for name, var in posterior.data_vars.items():
+        p = np.asarray(p_values[name].values, dtype=np.float64).ravel()
+        flat = np.asarray(var.transpose("chain", "draw", ...).values)
+        flat = flat.reshape(flat.shape[0] * flat.shape[1], -1)
+        for i in range(p.size):
+            if np.ptp(flat[:, i]) > 0 and np.isfinite(p[i]):
+                names.append(f"{name}[{i}]" if var.ndim > 2 else name)
+                values.append(p[i])
+    return {"rank_parameters": tuple(names), "rank_p_values": np.array(values, dtype=np.float64)}
 
 
 def _extreme(ds, pick):
@@ -442,6 +517,15 @@ def _warnings(d):
         parts.append(
             f"{d.n_max_treedepth} transitions hit NUTS's maximum tree depth: their trajectories "
             "were cut short, so the sampler explored slowly (the ESS counts this)."
+        )
+    if d.rank_failures:
+        worst = ", ".join(f"{name} (p = {p:.2g})" for name, p in d.rank_failures[:3])
+        more = len(d.rank_failures) - 3
+        parts.append(
+            f"The chains' rank distributions differ for {worst}"
+            + (f" and {more} more" if more > 0 else "")
+            + f" (rank plot's uniformity test, want p >= {RANK_P_MIN}): they do not yet sample "
+            "exactly the same distribution there; run longer before trusting the tails."
         )
     if d.sigma_outside_prior:
         which = ", ".join(str(k) for k in d.sigma_outside_prior)

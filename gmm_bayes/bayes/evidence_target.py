@@ -82,17 +82,22 @@ class MixtureTarget:
         beta = np.exp(theta[:, 3 * k - 1 :]) if self.hierarchical else None
         return w, mu, sigma, beta
 
+    def pack(self, w, mu, sigma, beta=None):
+        """The coordinates of parameters ``w``, ``mu``, ``sigma`` (shape (P, K)) and ``beta``
+        (shape (P,), hierarchical prior only): shape (P, D); the inverse of :meth:`unpack`."""
+        log_w = np.log(np.atleast_2d(w))
+        columns = [log_w[:, :-1] - log_w[:, -1:], np.atleast_2d(mu), np.log(np.atleast_2d(sigma))]
+        if self.hierarchical:
+            columns.append(np.log(np.reshape(beta, (-1, 1))))
+        return np.concatenate(columns, axis=1)
+
     def draw_prior(self, rng, n):
         """``n`` draws from the prior, in coordinates: shape (n, D); means sorted iid normals."""
         k, spec = self.n_components, self.spec
         w = rng.dirichlet(spec.alpha_for(k), n)
         mu = np.sort(rng.normal(spec.mu_loc, spec.mu_sd, (n, k)), axis=1)
         sigma, beta = _draw_sigmas(spec.sigma, rng, (n, k))
-        log_w = np.log(w)
-        columns = [log_w[:, :-1] - log_w[:, -1:], mu, np.log(sigma)]
-        if beta is not None:
-            columns.append(np.log(beta))
-        return np.concatenate(columns, axis=1)
+        return self.pack(w, mu, sigma, beta)
 
     def log_prior(self, theta):
         """Log prior density of the coordinates (Jacobians included), shape (P,); ``-inf``

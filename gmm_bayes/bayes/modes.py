@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
+from scipy.special import logsumexp
 
 from gmm_bayes.bayes.maxima import mixture_sd, tree_maxima
 from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
@@ -40,6 +41,10 @@ MERGE_ATOL = 0.1
 MODE_RADIUS = 0.5
 #: a mode holds at least this fraction of all draws (smaller clusters join the nearest mode)
 VISIT_FRACTION = 0.02
+#: a peak joins a mode when the draws' density along the segment to the mode's centre never
+#: falls below this fraction of the lower end's: no valley, one basin
+VALLEY_RATIO = 0.5
+_SEGMENT_POINTS = 11
 _MEAN_SHIFT_STEPS = 100
 _MAX_SEEDS = 20
 
@@ -239,14 +244,37 @@ def _add_unfound_modes(flat, centres, em_index):
         seed = flat[far[0]]
         peak = _mean_shift(flat, seed)
         distance = _distance(peak[None, :], centres)[0]
-        if distance.min() <= MODE_RADIUS:  # the seed's region drains into a known mode
-            owner = np.append(owner, owner[np.argmin(distance)])
+        joined = _joined_centre(flat, peak, centres, distance)
+        if joined is not None:  # the seed's region drains into a known mode
+            owner = np.append(owner, owner[joined])
             centres = np.vstack([centres, seed])
         else:
             owner = np.append(owner, em_index.size)
             em_index = np.append(em_index, -1)
             centres = np.vstack([centres, peak])
     return centres, owner, em_index
+
+
+def _joined_centre(flat, peak, centres, distance):
+    """The centre whose mode ``peak`` belongs to (None: a new mode): the nearest one within
+    ``MODE_RADIUS``, else the nearest one with no density valley between them."""
+    if distance.min() <= MODE_RADIUS:
+        return int(np.argmin(distance))
+    for c in np.argsort(distance, kind="stable"):
+        if _no_valley(flat, peak, centres[c]):
+            return int(c)
+    return None
+
+
+def _no_valley(flat, a, b):
+    """Whether the draws' kernel density on the segment from ``a`` to ``b`` stays at least
+    ``VALLEY_RATIO`` times the lower of its two ends (log densities, bandwidth of
+    :func:`_mean_shift`)."""
+    t = np.linspace(0.0, 1.0, _SEGMENT_POINTS)[:, None]
+    points = a[None, :] + t * (b - a)[None, :]
+    z = (flat[None, :, :] - points[:, None, :]) / (0.5 * MODE_RADIUS)
+    log_density = logsumexp(-0.5 * np.sum(z * z, axis=-1), axis=1)
+    return bool(log_density.min() >= np.log(VALLEY_RATIO) + min(log_density[0], log_density[-1]))
 
 
 def _mean_shift(flat, start):

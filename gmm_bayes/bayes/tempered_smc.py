@@ -9,18 +9,60 @@ about a quarter of the proposals are accepted). The product of the means is an u
 estimate of the evidence ``Z = integral p(theta) L(theta) dtheta``.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-__all__ = ["random_walk_moves", "smc_log_evidence"]
+__all__ = ["TemperedRun", "random_walk_moves", "smc_log_evidence", "temper"]
 
 #: acceptance rate the random-walk scale is tuned toward (Roberts, Gelman & Gilks 1997)
 TARGET_ACCEPTANCE = 0.25
 
 
+@dataclass(frozen=True)
+class TemperedRun:
+    """What one SMC run from the prior to the posterior leaves.
+
+    Attributes
+    ----------
+    theta : ndarray, shape (P, D)
+        The final particles, equally weighted draws from the posterior (resampled, then
+        moved at temperature 1).
+    log_z : float
+        The run's estimate of ``log Z`` (unbiased for ``Z``).
+    n_stages : int
+        Tempering steps.
+    acceptance : float
+        Acceptance rate of the last move.
+    """
+
+    theta: np.ndarray
+    log_z: float
+    n_stages: int
+    acceptance: float
+
+
 def smc_log_evidence(target, rng, n_particles, *, n_moves, ess_fraction=0.5):
-    """One SMC run's estimate of ``log Z``.
+    """One SMC run's estimate of ``log Z`` (:func:`temper`'s ``log_z`` and ``n_stages``).
+
+    Examples
+    --------
+    >>> from gmm_bayes.bayes import Priors
+    >>> from gmm_bayes.bayes.evidence_target import MixtureTarget
+    >>> x = np.array([-1.0, 0.0, 0.5, 2.0])
+    >>> target = MixtureTarget.from_data(x, Priors().resolve(x, 1), 1)
+    >>> log_z, steps = smc_log_evidence(target, np.random.default_rng(0), 500, n_moves=5)
+    >>> bool(np.isfinite(log_z)), steps > 1
+    (True, True)
+    """
+    run = temper(target, rng, n_particles, n_moves=n_moves, ess_fraction=ess_fraction)
+    return run.log_z, run.n_stages
+
+
+def temper(target, rng, n_particles, *, n_moves, ess_fraction=0.5):
+    """One SMC run from the prior to the posterior.
 
     Parameters
     ----------
@@ -37,8 +79,7 @@ def smc_log_evidence(target, rng, n_particles, *, n_moves, ess_fraction=0.5):
 
     Returns
     -------
-    (float, int)
-        ``log Z`` and the number of tempering steps.
+    TemperedRun
 
     Examples
     --------
@@ -46,14 +87,14 @@ def smc_log_evidence(target, rng, n_particles, *, n_moves, ess_fraction=0.5):
     >>> from gmm_bayes.bayes.evidence_target import MixtureTarget
     >>> x = np.array([-1.0, 0.0, 0.5, 2.0])
     >>> target = MixtureTarget.from_data(x, Priors().resolve(x, 1), 1)
-    >>> log_z, steps = smc_log_evidence(target, np.random.default_rng(0), 500, n_moves=5)
-    >>> bool(np.isfinite(log_z)), steps > 1
-    (True, True)
+    >>> run = temper(target, np.random.default_rng(0), 500, n_moves=5)
+    >>> run.theta.shape, bool(np.isfinite(run.log_z)), run.n_stages > 1
+    ((500, 2), True, True)
     """
     theta = target.draw_prior(rng, n_particles)
     log_prior, log_lik = target.log_prior(theta), _finite(target.log_likelihood(theta))
     scale = 2.38 / np.sqrt(target.n_dims)
-    temperature, log_z, steps = 0.0, 0.0, 0
+    temperature, log_z, steps, acceptance = 0.0, 0.0, 0, float("nan")
     while temperature < 1.0:
         delta = _next_increment(log_lik, 1.0 - temperature, ess_fraction)
         log_w = delta * log_lik
@@ -65,10 +106,12 @@ def smc_log_evidence(target, rng, n_particles, *, n_moves, ess_fraction=0.5):
         theta, log_prior, log_lik = theta[keep], log_prior[keep], log_lik[keep]
         temperature = 1.0 if delta == 1.0 - temperature else temperature + delta
         state = (theta, log_prior, log_lik)
+        old_scale = scale
         *state, scale = random_walk_moves(target, rng, state, temperature, cov, scale, n_moves)
         theta, log_prior, log_lik = state
+        acceptance = TARGET_ACCEPTANCE + float(np.log(scale / old_scale)) / n_moves
         steps += 1
-    return log_z, steps
+    return TemperedRun(theta, log_z, steps, acceptance)
 
 
 def _finite(log_lik):

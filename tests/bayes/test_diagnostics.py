@@ -15,7 +15,7 @@ from posterior_trees import (  # noqa: E402  (after the importorskip of xarray)
 )
 
 from gmm_bayes.bayes import Diagnostics, Status, diagnose  # noqa: E402
-from gmm_bayes.bayes.diagnostics import RHAT_MAX  # noqa: E402
+from gmm_bayes.bayes.diagnostics import RANK_P_MIN, RHAT_MAX  # noqa: E402
 
 
 def iid_chains(chains=4, draws=1000, seed=1):
@@ -240,3 +240,47 @@ def test_smc_runs_that_disagree_or_collapse_are_not_trusted():
     assert diagnose(smc_tree([0, 0, 0, 0], distinct=0.2)).status is Status.NOT_CONVERGED
     unfinished = smc_tree([0, 0, 0, 0], evidence=(-223.8, np.nan, -223.5, -223.9))
     assert diagnose(unfinished).status is Status.FAILED
+
+
+# --- the rank plot's uniformity test counts in the verdict ---------------------------------
+
+
+def shifted_chain(shift, seed=3):
+    """K=1 draws, iid N(0, 1) in every chain but chain 0's mean moved by ``shift`` sd."""
+    mu = iid_chains(seed=seed)
+    mu[0] += shift
+    return one_component(mu, seed=seed)
+
+
+def test_chains_whose_ranks_differ_are_caution_though_r_hat_passes():
+    # a 0.15 sd shift of one chain in four: split R-hat ~1.003 (below 1.01), while the rank
+    # test sees chain 0's ranks pile up high (p = 1.6e-4, printed from this seed)
+    result = diagnose(shifted_chain(0.15))
+    assert result.max_rhat <= RHAT_MAX and result.converged
+    assert result.status is Status.CAUTION and result.status.trustworthy
+    assert [name for name, _ in result.rank_failures] == ["mu[0]"]
+    assert result.rank_failures[0][1] < RANK_P_MIN
+    assert "rank distributions differ for mu[0]" in result.verdict
+
+
+def test_rank_p_values_agree_with_arviz_and_pass_for_iid_chains():
+    import arviz_stats  # noqa: F401
+
+    tree = shifted_chain(0.0)
+    result = diagnose(tree)
+    assert result.status is Status.OK and not result.rank_failures
+    assert result.rank_parameters == ("mu[0]", "sigma[0]")  # w = 1 is constant: skipped
+    post = tree["posterior"].to_dataset()
+    ranks = post.azstats.compute_ranks(dim=["chain", "draw"], relative=True)
+    p = ranks.azstats.mchain_uniformity_test(dim=["chain", "draw"])[0]
+    np.testing.assert_allclose(
+        result.rank_p_values, [float(p["mu"][0]), float(p["sigma"][0])], rtol=1e-12
+    )
+
+
+def test_rank_test_round_trips_through_a_dataset():
+    result = diagnose(shifted_chain(0.15))
+    back = Diagnostics.from_dataset(result.to_dataset())
+    assert back.rank_parameters == result.rank_parameters
+    np.testing.assert_array_equal(back.rank_p_values, result.rank_p_values)
+    assert back.rank_failures == result.rank_failures
