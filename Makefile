@@ -28,6 +28,7 @@ report: setup
 
 bench: setup
 	$(PY) bench/bench_em.py
+	$(PY) bench/bench_em_mv.py
 	$(PY) bench/bench_posterior.py
 
 lint: setup
