@@ -176,7 +176,7 @@ def posterior_ranks(truth, draws):
     Examples
     --------
     >>> posterior_ranks([0.5, 2.0], [[0.0, 1.0], [1.0, 3.0], [2.0, 1.5]]).tolist()
-    [2, 2]
+    [1, 2]
     """
     return np.sum(np.asarray(draws) < np.asarray(truth), axis=0)
 
