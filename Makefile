@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?=
 export PYTHON
 
-.PHONY: setup test report bench lint clean
+.PHONY: setup test report bench calibrate lint clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ bench: setup
 	$(PY) bench/bench_em.py
 	$(PY) bench/bench_em_mv.py
 	$(PY) bench/bench_posterior.py
+
+# simulation-based calibration at K = 2 and 3 (200 data sets each; tens of minutes on 2 cores)
+calibrate: setup
+	MPLBACKEND=Agg $(PY) bench/calibrate.py $(CALIBRATE_ARGS)
 
 lint: setup
 	$(PY) -m ruff check gmm_bayes tests bench
