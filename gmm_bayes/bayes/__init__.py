@@ -40,6 +40,7 @@ _LAZY = {
     "posterior_modes": "gmm_bayes.bayes.modes",
     "log_evidence": "gmm_bayes.bayes.evidence",
     "Evidence": "gmm_bayes.bayes.evidence",
+    "simulation_based_calibration": "gmm_bayes.bayes.calibration",
 }
 __all__ = list(_LAZY)
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
