@@ -7,6 +7,8 @@ is written here, next to the code that decides what is drawn.
 
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["DPI", "Figure", "write_figures"]
 
 #: resolution of every PNG
@@ -61,104 +63,290 @@ def write_figures(figdir, x, results, comparison, *, column=None, units=None):
     Returns
     -------
     list of Figure
-        Data-set figures first, then each K's in the order of ``results``.
+        The choice of K first, then each K's figures in the order of ``results``.
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from gmm_bayes.report import figures as plots
 
     figdir.mkdir(exist_ok=True)
-    records = []
+    records = [_choice(figdir, with_tied_criteria(comparison, results))]
+    for r in results:
+        records += _fit_figures(figdir, x, r, column, units)
+        records += _diagnostic_figures(figdir, r, column, units)
+    return records
 
-    def save(fig, name, caption, alt, k, section):
-        fig.savefig(figdir / name, dpi=DPI)
-        plt.close(fig)
-        records.append(Figure(f"{figdir.name}/{name}", caption, alt, k, section))
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
-    plots.plot_k_comparison(axes, comparison)
-    save(
+def _save(fig, figdir, name, caption, alt, k, section):
+    save_png(fig, figdir / name)
+    return Figure(f"{figdir.name}/{name}", caption, alt, k, section)
+
+
+def save_png(fig, path):
+    """Write ``fig`` as a ``DPI`` PNG of at most 256 colours (a third of the bytes of a
+    true-colour one, the same to the eye for line art), and close it."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig.set_dpi(DPI)
+    fig.canvas.draw()
+    image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, dpi=(DPI, DPI), optimize=True)
+    plt.close(fig)
+
+
+def with_tied_criteria(comparison, results):
+    """``comparison`` with the E model's ``em_tied_bic``, ``em_tied_icl`` and
+    ``em_tied_degenerate`` per K, read from each result's ``"em_tied"`` fit (at K = 1 the E and
+    V models are one model: its ``"em"`` fit), when every K has one and ``comparison`` has none.
+
+    Parameters
+    ----------
+    comparison : xarray.Dataset
+        From :func:`gmm_bayes.compare.compare_components`.
+    results : list of gmm_bayes.report.pipeline.KResult
+
+    Returns
+    -------
+    xarray.Dataset
+    """
+    fits = {r.k: r.fits.get("em_tied", r.fits["em"] if r.k == 1 else None) for r in results}
+    ks = [int(k) for k in comparison["K"].values]
+    if "em_tied_bic" in comparison or any(fits.get(k) is None for k in ks) or ks == [1]:
+        return comparison
+    return comparison.assign(
+        em_tied_bic=("K", [fits[k].bic() for k in ks]),
+        em_tied_icl=("K", [fits[k].icl() for k in ks]),
+        em_tied_degenerate=("K", [bool(fits[k].degenerate) for k in ks]),
+    )
+
+
+def _choice(figdir, comparison):
+    import matplotlib.pyplot as plt
+
+    from gmm_bayes.report import figures_choice
+
+    evidence = "p_k" in comparison
+    fig, axes = plt.subplots(
+        1, 3 if evidence else 2, figsize=(14 if evidence else 10, 3.6), layout="constrained"
+    )
+    figures_choice.plot_choice(axes, comparison)
+    return _save(
         fig,
+        figdir,
         "k_comparison.png",
-        "Left: PSIS-LOO elpd with ±1 standard error (higher is better; circled points failed "
-        "their diagnostics). Right: BIC of this package's EM and of scikit-learn, and EM's AIC "
-        "(lower is better). Dotted lines mark LOO's and BIC's choices.",
-        "elpd_loo and information criteria against the number of components K",
+        choice_caption(comparison),
+        "Model comparison against the number of components K: elpd differences, BIC and ICL"
+        + (", and p(K | y)" if evidence else ""),
         None,
         "choice",
     )
-    for r in results:
-        k = r.k
-        fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
-        plots.plot_data_density(ax, x, r.curves, column=column, units=units)
-        ax.set_title(f"K = {k}: data and fitted densities", fontsize="medium")
-        save(
+
+
+def choice_caption(comparison):
+    """The caption of the K-comparison figure, saying only what :func:`plot_choice` draws."""
+    failed = not comparison["trustworthy"].values.all()
+    parts = [
+        "Left: PSIS-LOO elpd of each K with its standard error (circles) and its difference "
+        "to the best K with the standard error of that difference (grey triangles), as "
+        "ArviZ's compare plot; the number above each K is its stacking weight."
+        + (" Hollow grey circles: posteriors that failed their diagnostics." if failed else ""),
+        "Middle: BIC (solid) and ICL (dashed) of EM's V model (one variance per component)"
+        + (
+            " and E model (one shared variance)"
+            if "em_tied_bic" in comparison
+            else "; the E model (one shared variance) was not fitted in this report"
+        )
+        + "; lower is better."
+        + (
+            " Grey rings: collapsed fits, left out of the curves."
+            if _any_degenerate(comparison)
+            else ""
+        ),
+    ]
+    if "p_k" in comparison:
+        parts.append("Right: p(K | y) from each K's log evidence, with its Monte Carlo se.")
+    if comparison.attrs.get("recommended_k"):
+        parts.append(f"Yellow band: the recommended K = {comparison.attrs['recommended_k']}.")
+    return " ".join(parts)
+
+
+def _any_degenerate(comparison):
+    return any(
+        comparison[v].values.any()
+        for v in ("em_degenerate", "em_tied_degenerate")
+        if v in comparison
+    )
+
+
+def _fit_figures(figdir, x, r, column, units):
+    import matplotlib.pyplot as plt
+
+    from gmm_bayes.compare.figure_data import classification
+    from gmm_bayes.report import figures as plots
+    from gmm_bayes.report import figures_diagnostics as diagnostics
+
+    k = r.k
+    fig, ax = plt.subplots(figsize=(9, 3.8), layout="constrained")
+    artists = plots.plot_data_density(ax, x, r.curves, column=column, units=units)
+    spikes = [a.get_text() for a in artists if hasattr(a, "get_text")]
+    records = [
+        _save(
             fig,
+            figdir,
             f"density_K{k}.png",
-            "Histogram and rug of the data; EM, scikit-learn (defaults) and the posterior "
-            "predictive density (mean of the mixture density over draws) with its pointwise "
-            "band; thin lines are the weighted components.",
+            density_caption(spikes),
             f"Histogram of the data with the fitted mixture densities for K = {k}",
             k,
             "fit",
         )
-        fig, axes = plt.subplots(
-            1, 3, figsize=(12, 1.2 + 0.55 * k), sharey=True, layout="constrained"
-        )
-        plots.plot_forest(axes, r.estimates)
-        save(
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 1.3 + 0.5 * k), sharey=True, layout="constrained")
+    plots.plot_forest(axes, r.estimates)
+    records.append(
+        _save(
             fig,
+            figdir,
             f"forest_K{k}.png",
-            "Posterior mean and HDI of each parameter, with EM's and scikit-learn's estimates "
-            "on the same axes.",
-            f"Forest plot of weights, means and sds of the {k} components",
+            "Each component's posterior HDI (coloured bar) and mean (black diamond), with EM's "
+            "(vermilion x) and scikit-learn's (blue circle) estimates; a black ring marks an "
+            "estimate outside the HDI, grey marks a collapsed component.",
+            f"Forest plot of the weights, means and sds of each component, K = {k}",
             k,
             "fit",
         )
-        if k > 1:
-            fig, ax = plt.subplots(figsize=(11, 3.6), layout="constrained")
-            plots.plot_membership(ax, r.membership, column=column, units=units)
-            save(
-                fig,
-                f"membership_K{k}.png",
-                "Probability that each observation belongs to each component: posterior mean "
-                "with its interval (points and vertical segments), EM's responsibilities "
-                "(horizontal dashes).",
-                f"Membership probability of each observation in each of {k} components",
-                k,
-                "fit",
-            )
-        for draw, name, caption, alt in (
-            (
-                plots.plot_ppc,
-                "ppc",
-                "Posterior predictive check: replicated data sets against the data.",
-                "Posterior predictive check",
-            ),
-            (
-                plots.plot_loo_pit,
-                "loo_pit",
-                "LOO-PIT: the ECDF difference of the leave-one-out probability integral "
-                "transforms; a calibrated model stays near 0.",
-                "LOO-PIT calibration check",
-            ),
-            (
-                plots.plot_rank,
-                "rank",
-                "Rank plots: one line per chain; lines far from 0 mean the chains explored "
-                "different regions.",
-                "Rank plots of each parameter per chain",
-            ),
-            (
-                plots.plot_trace,
-                "trace",
-                "Marginal posteriors and traces per chain.",
-                "Marginal posterior densities and traces of each chain",
-            ),
-        ):
-            figure = draw(r.tree).get_viz("figure")
-            save(figure, f"{name}_K{k}.png", caption, f"{alt}, K = {k}", k, "diagnostics")
+    )
+    if k == 1:
+        return records
+    fig, ax = plt.subplots(figsize=(9, 3.2), layout="constrained")
+    classes = classification(r.membership).assign_attrs(n_components=k)
+    plots.plot_classification(ax, classes, column=column, units=units)
+    records.append(
+        _save(
+            fig,
+            figdir,
+            f"classification_K{k}.png",
+            "Classification and uncertainty (as mclust's): each observation at its value, "
+            "coloured by its most probable component under the posterior mean membership, at "
+            "height 1 - that probability (dots); EM's responsibilities the same way (dashes).",
+            f"Most probable component and classification uncertainty of each observation, K = {k}",
+            k,
+            "fit",
+        )
+    )
+    fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
+    em = r.tree["em"].to_dataset() if "em" in r.tree.children else None
+    diagnostics.plot_pair(ax, r.tree["posterior"].to_dataset(), em)
+    records.append(
+        _save(
+            fig,
+            figdir,
+            f"pair_K{k}.png",
+            "Posterior draws of each component's mean (x) and weight (y), one colour per "
+            "component; separate clouds of one colour are separate modes. Black crosses: the EM "
+            "maxima the chains started from.",
+            f"Scatter of posterior weight against mean per component, K = {k}",
+            k,
+            "diagnostics",
+        )
+    )
     return records
+
+
+def density_caption(spikes):
+    """The density figure's caption; ``spikes`` are the written peak heights, if any."""
+    text = (
+        "Histogram and rug of the data; the posterior predictive density (solid black: mean "
+        "of the mixture density over draws) with its pointwise band (grey), EM (dashed) and "
+        "scikit-learn at its defaults (dotted); thin lines in each component's colour are the "
+        "posterior's (solid) and EM's (dashed) weighted components."
+    )
+    if spikes:
+        text += (
+            " Curves above the y-axis are clipped and their peak heights written: "
+            + "; ".join(spikes)
+            + "."
+        )
+    return text
+
+
+def _diagnostic_figures(figdir, r, column, units):
+    from functools import partial
+
+    from gmm_bayes.report import figures_diagnostics as diagnostics
+
+    k = r.k
+    draws = [
+        (
+            partial(diagnostics.plot_ppc, column=column, units=units),
+            "ppc",
+            "Posterior predictive check (ArviZ): kernel density estimates "
+            "of 40 replicated data sets (blue) and of the data (black).",
+            "Posterior predictive density check",
+        ),
+        (
+            diagnostics.plot_loo_pit,
+            "loo_pit",
+            "LOO-PIT (ArviZ): difference between the ECDF of the "
+            "leave-one-out PIT values and the uniform CDF; p is the uniformity test's p-value "
+            "(pot_c); highlighted points are the observations driving a deviation. No envelope "
+            "is drawn.",
+            "LOO-PIT calibration check",
+        ),
+        (
+            diagnostics.plot_rank,
+            "rank",
+            "Rank plots (ArviZ): for each parameter and component, the "
+            "ECDF difference of each chain's ranks; p is the uniformity test's p-value, and "
+            "highlighted points show where a chain departs from the others.",
+            "Rank plots of each parameter and component per chain",
+        ),
+    ]
+    if "energy" in r.tree["sample_stats"]:
+        draws.append(
+            (
+                diagnostics.plot_energy,
+                "energy",
+                "Energy plot (ArviZ): marginal energy and "
+                "energy transition distributions with each chain's BFMI; a transition "
+                "distribution much narrower than the marginal (BFMI < 0.3) means slow "
+                "exploration.",
+                "Energy distributions of the sampler",
+            )
+        )
+    records = [
+        _save(
+            draw(r.tree).get_viz("figure"),
+            figdir,
+            f"{name}_K{k}.png",
+            caption,
+            f"{alt}, K = {k}",
+            k,
+            "diagnostics",
+        )
+        for draw, name, caption, alt in draws
+    ]
+    return records + [_trace(figdir, r)]
+
+
+def _trace(figdir, r):
+    import matplotlib.pyplot as plt
+
+    from gmm_bayes.report import figures_diagnostics as diagnostics
+
+    post = r.tree["posterior"].to_dataset()
+    rows = 3 if r.k > 1 else 2
+    fig, axes = plt.subplots(
+        rows, 1, figsize=(9, 1.3 * rows + 0.6), sharex=True, layout="constrained"
+    )
+    diagnostics.plot_trace(axes, post)
+    return _save(
+        fig,
+        figdir,
+        f"trace_K{r.k}.png",
+        "Traces of every chain (line style) for each component (colour): chains that stay "
+        "apart, or components that swap, show as separated or crossing bands.",
+        f"Trace plots of the parameters, K = {r.k}",
+        r.k,
+        "diagnostics",
+    )

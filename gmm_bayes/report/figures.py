@@ -1,9 +1,16 @@
 """Figures of the report. Each function draws numbers prepared elsewhere; none computes statistics.
 
-Functions that draw on one set of axes take ``ax`` and return the artists they made (pyhf
-style); the ArviZ diagnostics return an ``arviz_plots.PlotCollection`` (``.savefig(path)``).
-Text that comes from data (column names, units) goes through :func:`plain_text`, so ``$``,
-``_`` and ``\\`` in a column name are shown as typed instead of being parsed as mathtext.
+Functions that draw on matplotlib axes take them and return the artists they made (pyhf
+style). This module holds the style and the figures of the fit; the choice of K is drawn by
+:mod:`gmm_bayes.report.figures_choice`, the sampler's diagnostics by
+:mod:`gmm_bayes.report.figures_diagnostics`. Text that comes from
+data (column names, units) goes through :func:`plain_text`, so ``$``, ``_`` and ``\\`` in a
+column name are shown as typed instead of being parsed as mathtext.
+
+One style everywhere, safe for colour-blind readers: methods by line style and an Okabe-Ito
+colour (posterior solid black, EM dashed vermilion, scikit-learn dotted blue), components by
+Paul Tol's "muted" colours, the same colour for component k in every figure. Components are
+numbered from 1 on every label.
 """
 
 import numpy as np
@@ -11,28 +18,47 @@ import numpy as np
 from gmm_bayes.conventions import PARAMS
 
 __all__ = [
+    "COMPONENT_COLORS",
+    "GREY",
+    "METHOD_STYLES",
+    "axis_label",
+    "component_color",
     "plain_text",
+    "plot_classification",
     "plot_data_density",
     "plot_forest",
-    "plot_k_comparison",
-    "plot_loo_pit",
-    "plot_membership",
-    "plot_ppc",
-    "plot_rank",
-    "plot_trace",
+    "spike_label",
 ]
 
-#: one colour per method, the same in every figure
-COLORS = {
-    "em": "#d62728",
-    "sklearn": "#1f77b4",
-    "sklearn_from_em": "#17becf",
-    "posterior_mean": "#2ca02c",
+#: Paul Tol's "muted" scheme: distinct for colour-blind readers, one per component
+COMPONENT_COLORS = (
+    "#332288",
+    "#88CCEE",
+    "#117733",
+    "#DDCC77",
+    "#CC6677",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#882255",
+)
+#: one style per method in every figure: (colour, line style, marker, legend name)
+METHOD_STYLES = {
+    "posterior_mean": ("#000000", "-", "D", "posterior"),
+    "em": ("#D55E00", "--", "x", "gmm_bayes EM"),
+    "sklearn": ("#0072B2", ":", "o", "scikit-learn (defaults)"),
 }
-MARKERS = {"em": "x", "sklearn": "o", "sklearn_from_em": "+", "posterior_mean": "D"}
-#: passed explicitly: a tree read back from NetCDF may carry ``sample_dims`` as a JSON string
-SAMPLE_DIMS = ["chain", "draw"]
-LINESTYLES = {"em": "-", "sklearn": "--", "sklearn_from_em": ":", "posterior_mean": "-"}
+#: failed or collapsed fits
+GREY = "0.6"
+#: how far above the data a density may reach before it is clipped and its height written
+CLIP_FACTOR = 1.6
+#: share of the density axes' height taken by the rug, below zero
+RUG_HEIGHT = 0.06
+
+
+def component_color(j):
+    """The colour of component ``j`` (numbered from 0) in every figure."""
+    return COMPONENT_COLORS[j % len(COMPONENT_COLORS)]
 
 
 def plain_text(text):
@@ -44,7 +70,13 @@ def plain_text(text):
     return str(text).replace("$", r"\$")
 
 
-def _axis_label(column, units):
+def spike_label(method, height):
+    """The text written beside a clipped density peak, e.g. ``'gmm_bayes EM peak 1.78'``."""
+    return f"{METHOD_STYLES[method][3]} peak {height:.3g}"
+
+
+def axis_label(column, units):
+    """The data axis' label: ``column [units]``, shown literally."""
     label = plain_text(column or "value")
     if units and units != "none":
         label += f" [{plain_text(units)}]"
@@ -52,7 +84,12 @@ def _axis_label(column, units):
 
 
 def plot_data_density(ax, x, curves, *, column=None, units=None, methods=None):
-    """Histogram and rug of the data with the fitted mixture densities.
+    """Histogram and rug of the data with the fitted mixture densities, spikes clipped.
+
+    Totals are thick (posterior solid, EM dashed, scikit-learn dotted); the posterior's and
+    EM's weighted components are thin, in their component's colour. The y-axis ends at
+    ``CLIP_FACTOR`` times the highest of the histogram and the posterior density: a curve above
+    it is clipped and its peak height written beside it.
 
     Parameters
     ----------
@@ -64,74 +101,100 @@ def plot_data_density(ax, x, curves, *, column=None, units=None, methods=None):
     column, units : str, optional
         Axis label (shown literally).
     methods : sequence of str, optional
-        Which methods to draw (default: EM, scikit-learn at its defaults, posterior).
+        Which methods to draw (default: posterior, EM, scikit-learn at its defaults).
 
     Returns
     -------
     list of matplotlib artists
     """
-    methods = methods or ("em", "sklearn", "posterior_mean")
-    artists = []
-    n = x.size
-    bins = int(np.clip(np.ceil(1.5 * np.sqrt(n)), 8, 60))
-    artists.append(
-        ax.hist(x, bins=bins, density=True, color="0.85", edgecolor="0.6", label=f"data (N={n})")[2]
+    methods = [m for m in (methods or METHOD_STYLES) if _finite(curves, m)]
+    grid = curves["x"].values
+    bins = int(np.clip(np.ceil(1.5 * np.sqrt(x.size)), 8, 60))
+    heights, _, bars = ax.hist(
+        x, bins=bins, density=True, color="0.88", edgecolor="0.65", label=f"data (N={x.size})"
     )
-    rug_y = np.full(n, -0.02)
-    artists.append(
+    artists = [
+        bars,
+        # the rug sits in a strip below zero, inside the axes, clear of the tick labels
         ax.plot(
             x,
-            rug_y,
+            np.full(x.size, RUG_HEIGHT / 2),
             "|",
             color="0.2",
-            markersize=8,
+            markersize=6,
             transform=ax.get_xaxis_transform(),
-            clip_on=False,
-        )[0]
-    )
-    grid = curves["x"].values
+        ),
+    ]
     if "posterior_mean" in methods and np.isfinite(curves["band_lower"].values).all():
         artists.append(
             ax.fill_between(
                 grid,
                 curves["band_lower"].values,
                 curves["band_upper"].values,
-                color=COLORS["posterior_mean"],
-                alpha=0.2,
+                color="0.5",
+                alpha=0.4,
                 lw=0,
                 label=f"posterior {curves.attrs['hdi_prob']:.0%} pointwise band",
             )
         )
+    top = heights.max()
+    if "posterior_mean" in methods:
+        top = max(top, curves["density"].sel({"method": "posterior_mean"}).values.max())
+    top *= CLIP_FACTOR
     for m in methods:
+        color, style, _, name = METHOD_STYLES[m]
         dens = curves["density"].sel({"method": m}).values
-        if not np.isfinite(dens).all():
-            continue
-        label = str(curves["method_label"].sel({"method": m}).values)
-        if m == "posterior_mean":
-            label = "posterior predictive density"
-        artists.append(ax.plot(grid, dens, LINESTYLES[m], color=COLORS[m], lw=2, label=label)[0])
-        comp = curves["component_density"].sel({"method": m}).values
-        for j, row in enumerate(comp):
-            artists.append(
-                ax.plot(
-                    grid,
-                    row,
-                    LINESTYLES[m],
-                    color=COLORS[m],
-                    lw=0.8,
-                    alpha=0.7,
-                    label="components (thin lines)" if (m == methods[0] and j == 0) else None,
-                )[0]
-            )
-    ax.set_xlabel(_axis_label(column, units))
+        artists.append(ax.plot(grid, dens, style, color=color, lw=2, label=name)[0])
+        if m != "sklearn":
+            for j, row in enumerate(curves["component_density"].sel({"method": m}).values):
+                artists.append(ax.plot(grid, row, style, color=component_color(j), lw=1)[0])
+        artists += _label_spikes(ax, grid, dens, top, m, len(ax.texts))
+    ax.set_ylim(-top * RUG_HEIGHT / (1 - RUG_HEIGHT), top)
+    ax.set_xlim(grid[0], grid[-1])
+    ax.set_xlabel(axis_label(column, units))
     ax.set_ylabel("density")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize="small", frameon=False)
+    ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return artists
+
+
+def _finite(curves, method):
+    return (
+        method in curves["method"].values
+        and np.isfinite(curves["density"].sel({"method": method})).all()
+    )
+
+
+def _label_spikes(ax, grid, dens, top, method, written):
+    """Mark each run of ``dens`` above ``top`` at its peak and write its height below the top.
+
+    ``written`` counts the labels already on ``ax``, so that labels stack instead of overlapping.
+    """
+    color = METHOD_STYLES[method][0]
+    above = np.flatnonzero(dens > top)
+    runs = np.split(above, np.flatnonzero(np.diff(above) > 1) + 1) if above.size else []
+    texts = []
+    for run in runs:
+        peak = run[np.argmax(dens[run])]
+        ax.plot(grid[peak], top, "^", color=color, ms=6, clip_on=False, zorder=4)
+        texts.append(
+            ax.annotate(
+                spike_label(method, dens[peak]),
+                (grid[peak], top),
+                xytext=(5, -11 * (1 + written + len(texts))),
+                textcoords="offset points",
+                fontsize="x-small",
+                color=color,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+            )
+        )
+    return texts
 
 
 def plot_forest(axes, estimates):
     """Posterior mean and HDI of w, mu, sigma per component, with EM and scikit-learn marked.
+
+    A point estimate outside the posterior HDI is ringed in black; a collapsed component's
+    estimate is drawn in grey.
 
     Parameters
     ----------
@@ -146,65 +209,72 @@ def plot_forest(axes, estimates):
     """
     artists = []
     k = estimates.sizes["component"]
-    ypos = np.arange(k)[::-1].astype(float)
-    offsets = {"em": 0.18, "sklearn": -0.18, "sklearn_from_em": -0.3, "posterior_mean": 0.0}
-    prob = estimates.attrs["hdi_prob"]
+    rows = np.arange(k)[::-1].astype(float)
+    offsets = {"posterior_mean": 0.0, "em": 0.22, "sklearn": -0.22}
+    methods = [m for m in offsets if m in estimates["method"]]
+    has_hdi = np.isfinite(estimates["w_hdi_lower"].values).all()
     for ax, p, title in zip(axes, PARAMS, ("weight w", "mean mu", "sd sigma"), strict=True):
-        lo = estimates[f"{p}_hdi_lower"].values
-        hi = estimates[f"{p}_hdi_upper"].values
-        if np.isfinite(lo).all():
-            artists.append(
-                ax.hlines(
-                    ypos,
-                    lo,
-                    hi,
-                    color=COLORS["posterior_mean"],
-                    lw=3,
-                    alpha=0.6,
-                    label=f"posterior {prob:.0%} HDI",
+        if has_hdi:
+            for j, y in enumerate(rows):
+                artists.append(
+                    ax.hlines(
+                        y,
+                        estimates[f"{p}_hdi_lower"][j],
+                        estimates[f"{p}_hdi_upper"][j],
+                        color=component_color(j),
+                        lw=4,
+                        alpha=0.6,
+                    )
                 )
-            )
-        for m in estimates["method"].values:
+        for m in methods:
             vals = estimates[p].sel({"method": m}).values
             if not np.isfinite(vals).all():
                 continue
-            inside = estimates[f"{p}_in_hdi"].sel({"method": m}).values
-            marker = MARKERS[m]
-            style = (
-                {"facecolors": "none", "edgecolors": COLORS[m]}
-                if marker == "o"
-                else {"color": COLORS[m]}
-            )
+            color, _, marker, name = METHOD_STYLES[m]
+            colors = np.where(_collapsed(estimates, m), GREY, color)
+            style = {"facecolors": "none", "edgecolors": colors} if marker == "o" else {"c": colors}
             artists.append(
                 ax.scatter(
                     vals,
-                    ypos + offsets[m],
+                    rows + offsets[m],
                     marker=marker,
-                    s=45,
+                    s=40,
                     linewidths=1.5,
                     zorder=3,
-                    label=str(estimates["method_label"].sel({"method": m}).values),
+                    label=name,
                     **style,
                 )
             )
-            for y, v, ok in zip(ypos + offsets[m], vals, inside, strict=True):
-                if m != "posterior_mean" and np.isfinite(lo).all() and not ok:
-                    ax.annotate(
-                        "outside HDI",
-                        (v, y),
-                        fontsize=7,
-                        color=COLORS[m],
-                        xytext=(4, 3),
-                        textcoords="offset points",
+            outside = ~estimates[f"{p}_in_hdi"].sel({"method": m}).values.astype(bool)
+            if m != "posterior_mean" and has_hdi and outside.any():
+                artists.append(
+                    ax.scatter(
+                        vals[outside],
+                        (rows + offsets[m])[outside],
+                        marker="o",
+                        s=150,
+                        facecolors="none",
+                        edgecolors="black",
+                        linewidths=0.8,
+                        zorder=2,
+                        label="outside the posterior HDI",
                     )
-        ax.set_yticks(ypos, [f"component {j}" for j in range(k)])
+                )
+        ax.set_yticks(rows, [f"component {j + 1}" for j in range(k)])
+        for j, tick in enumerate(ax.get_yticklabels()):
+            tick.set_color(component_color(j))
         ax.set_title(title, fontsize="medium")
         ax.set_ylim(-0.6, k - 0.4)
         ax.grid(axis="x", alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
+    labels = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            labels.setdefault(label, handle)
+    if has_hdi:
+        labels[f"posterior {estimates.attrs['hdi_prob']:.0%} HDI"] = _hdi_handle()
     axes[0].figure.legend(
-        handles,
-        labels,
+        labels.values(),
+        labels.keys(),
         loc="outside lower center",
         ncol=len(labels),
         fontsize="small",
@@ -213,190 +283,65 @@ def plot_forest(axes, estimates):
     return artists
 
 
-def plot_membership(ax, membership, *, column=None, units=None):
-    """Posterior membership probability of each observation, with EM's responsibilities.
+def _collapsed(estimates, method):
+    if "collapsed" not in estimates:
+        return np.zeros(estimates.sizes["component"], dtype=bool)
+    return estimates["collapsed"].sel({"method": method}).values.astype(bool)
+
+
+def _hdi_handle():
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=GREY, lw=4, alpha=0.6)
+
+
+def plot_classification(ax, classes, *, column=None, units=None):
+    """mclust's classification and uncertainty plot: each observation at its value, coloured
+    by its most probable component, at the height of its uncertainty.
 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
-    membership : xarray.Dataset
-        On dims (obs, component), coordinate ``x`` on ``obs``: ``mean``, ``lower``, ``upper``
-        (posterior mean and interval of each observation's responsibility) and ``em``
-        (EM's responsibilities).
+    classes : xarray.Dataset
+        From :func:`gmm_bayes.compare.figure_data.classification` (coordinate ``x``).
 
     Returns
     -------
     list of matplotlib artists
     """
-    import matplotlib as mpl
     from matplotlib.lines import Line2D
 
-    artists = []
-    order = np.argsort(membership["x"].values, kind="stable")
-    xs = membership["x"].values[order]
-    k = membership.sizes["component"]
-    cmap = mpl.colormaps["tab10"]
-    handles = []
-    for j in range(k):
-        color = cmap(j % 10)
-        mean = membership["mean"].isel(component=j).values[order]
-        lo = membership["lower"].isel(component=j).values[order]
-        hi = membership["upper"].isel(component=j).values[order]
-        # the mean of a skewed probability can lie outside its equal-tailed interval: draw the
-        # interval as a segment and the mean as a point rather than as asymmetric error bars
-        artists.append(ax.vlines(xs, lo, hi, color=color, lw=0.8, alpha=0.5))
-        artists.append(ax.plot(xs, mean, "o", ms=3, color=color)[0])
-        if "em" in membership:
-            em = membership["em"].isel(component=j).values[order]
-            artists.append(ax.plot(xs, em, "_", ms=10, mew=1.5, color=color)[0])
-        handles.append(Line2D([], [], color=color, lw=6, label=f"component {j}"))
-    handles.append(
-        Line2D([], [], color="0.3", marker="o", ms=4, lw=0.8, label="posterior mean, interval")
-    )
-    if "em" in membership:
-        handles.append(
-            Line2D(
-                [], [], color="0.3", marker="_", ms=10, mew=1.5, ls="", label="EM responsibility"
+    xs = classes["x"].values
+    comp = classes["component"].values
+    k = int(classes.attrs.get("n_components", comp.max() + 1))
+    artists = [
+        ax.scatter(xs, classes["uncertainty"], c=[component_color(j) for j in comp], s=18, zorder=3)
+    ]
+    handles = [
+        Line2D([], [], color=component_color(j), marker="o", ls="", label=f"component {j + 1}")
+        for j in range(k)
+    ]
+    if "em_uncertainty" in classes:
+        artists.append(
+            ax.scatter(
+                xs,
+                classes["em_uncertainty"],
+                marker="_",
+                s=60,
+                linewidths=1.2,
+                c=[component_color(j) for j in classes["em_component"].values],
+                zorder=2,
             )
         )
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_xlabel(_axis_label(column, units))
-    ax.set_ylabel("P(belongs to component)")
+        handles.append(Line2D([], [], color="0.3", marker="_", ls="", ms=9, label="EM"))
+    ax.set_ylim(-0.02, 1.0)
+    ax.set_xlabel(axis_label(column, units))
+    ax.set_ylabel("uncertainty 1 - max p(component)")
     ax.legend(
         handles=handles,
-        fontsize="x-small",
+        fontsize="small",
         frameon=False,
         loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
+        bbox_to_anchor=(1.0, 1.0),
     )
     return artists
-
-
-def plot_k_comparison(axes, comparison):
-    """elpd_loo with its standard error, and BIC/AIC, against K.
-
-    Parameters
-    ----------
-    axes : sequence of two matplotlib.axes.Axes
-    comparison : xarray.Dataset
-        From :func:`gmm_bayes.compare.compare_components`.
-
-    Returns
-    -------
-    list of matplotlib artists
-    """
-    ks = comparison["K"].values
-    ax0, ax1 = axes
-    artists = [
-        ax0.errorbar(
-            ks,
-            comparison["elpd_loo"].values,
-            yerr=comparison["elpd_loo_se"].values,
-            fmt="o-",
-            color=COLORS["posterior_mean"],
-            capsize=4,
-            label="elpd_loo ± 1 se",
-        )
-    ]
-    bad = ~comparison["trustworthy"].values
-    if bad.any():
-        artists.append(
-            ax0.scatter(
-                ks[bad],
-                comparison["elpd_loo"].values[bad],
-                s=160,
-                facecolors="none",
-                edgecolors="#ff7f0e",
-                linewidths=2,
-                zorder=3,
-                label="posterior failed diagnostics",
-            )
-        )
-    best = comparison.attrs["preferred_elpd_loo"]
-    ax0.axvline(best, color="0.6", ls=":", lw=1)
-    ax0.set_title("PSIS-LOO (higher is better)", fontsize="medium")
-    ax0.set_xlabel("K (components)")
-    ax0.set_ylabel("elpd_loo")
-    ax0.legend(fontsize="small", frameon=False)
-    for name, label, m in (
-        ("em_bic", "BIC (gmm_bayes EM)", "em"),
-        ("sklearn_bic", "BIC (scikit-learn)", "sklearn"),
-        ("em_aic", "AIC (gmm_bayes EM)", None),
-    ):
-        color = COLORS[m] if m else "0.4"
-        style = "--" if name == "sklearn_bic" else "-"
-        artists.append(
-            ax1.plot(ks, comparison[name].values, style, marker="o", color=color, label=label)[0]
-        )
-    ax1.axvline(comparison.attrs["preferred_em_bic"], color="0.6", ls=":", lw=1)
-    ax1.set_title("information criteria (lower is better)", fontsize="medium")
-    ax1.set_xlabel("K (components)")
-    ax1.legend(fontsize="small", frameon=False)
-    for ax in axes:
-        ax.set_xticks(ks)
-    return artists
-
-
-# -- ArviZ diagnostics: each returns an arviz_plots.PlotCollection ------------------------------
-
-
-def _figure_kwargs(width, height):
-    return {"figure_kwargs": {"figsize": (width, height), "layout": "constrained"}}
-
-
-def _free(tree, var_names):
-    """``var_names`` without ``w`` when K = 1 (the weight is then the constant 1)."""
-    k = tree["posterior"].sizes["component"]
-    return [v for v in var_names if not (k == 1 and v == "w")]
-
-
-def plot_rank(tree, *, var_names=PARAMS):
-    """Rank plots (ECDF difference per chain): one row per parameter, one column per component."""
-    import arviz_plots as azp
-
-    k = tree["posterior"].sizes["component"]
-    var_names = _free(tree, var_names)
-    cols = len(var_names) if k == 1 else k
-    rows = -(-len(var_names) * k // cols)
-    return azp.plot_rank(
-        tree,
-        var_names=list(var_names),
-        sample_dims=SAMPLE_DIMS,
-        backend="matplotlib",
-        col_wrap=cols,
-        **_figure_kwargs(2.8 * cols + 0.5, 2.3 * rows),
-    )
-
-
-def plot_trace(tree, *, var_names=PARAMS):
-    """Marginal densities and traces of each chain."""
-    import arviz_plots as azp
-
-    var_names = _free(tree, var_names)
-    return azp.plot_trace_dist(
-        tree,
-        var_names=list(var_names),
-        sample_dims=SAMPLE_DIMS,
-        backend="matplotlib",
-        **_figure_kwargs(11, 2.4 * len(var_names)),
-    )
-
-
-def plot_ppc(tree, *, num_samples=50):
-    """Posterior predictive check: densities of replicated data sets against the data."""
-    import arviz_plots as azp
-
-    return azp.plot_ppc_dist(
-        tree,
-        num_samples=num_samples,
-        sample_dims=SAMPLE_DIMS,
-        backend="matplotlib",
-        **_figure_kwargs(7, 3.2),
-    )
-
-
-def plot_loo_pit(tree):
-    """LOO-PIT ECDF difference with its simultaneous envelope (calibration check)."""
-    import arviz_plots as azp
-
-    return azp.plot_loo_pit(tree, backend="matplotlib", **_figure_kwargs(7, 3.2))

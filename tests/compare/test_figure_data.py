@@ -80,7 +80,7 @@ def test_grid_stays_in_the_support_and_resolves_spikes():
     curves = density_curves(x, est, grid_size=100)
     grid = curves["x"].values
     assert grid[0] >= 0.0 and grid[-1] < 1.1 and np.all(np.diff(grid) > 0)
-    spike = curves["component_density"].sel(method="em").isel(component=1).max()
+    spike = curves["component_density"].sel({"method": "em"}).isel(component=1).max()
     assert float(spike) == pytest.approx(0.25 / (1e-3 * np.sqrt(2 * np.pi)), rel=1e-6)
 
 

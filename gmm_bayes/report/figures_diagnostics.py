@@ -1,0 +1,200 @@
+"""Figures of the sampler's behaviour: modes (w against mu), traces, and ArviZ's rank, energy,
+posterior predictive and LOO-PIT plots. Components are numbered from 1 and coloured as in every
+other figure (:func:`gmm_bayes.report.figures.component_color`); the ArviZ functions return an
+``arviz_plots.PlotCollection``."""
+
+import numpy as np
+
+from gmm_bayes.conventions import PARAMS
+from gmm_bayes.report.figures import axis_label, component_color
+
+__all__ = [
+    "numbered_from_one",
+    "plot_energy",
+    "plot_loo_pit",
+    "plot_pair",
+    "plot_ppc",
+    "plot_rank",
+    "plot_trace",
+]
+
+#: passed explicitly: a tree read back from NetCDF may carry ``sample_dims`` as a JSON string
+SAMPLE_DIMS = ["chain", "draw"]
+#: line styles of chains 1-4 (then again) in trace plots
+CHAIN_STYLES = ("-", "--", ":", "-.")
+
+
+def plot_pair(ax, posterior, maxima=None, *, max_points=2000, seed=0):
+    """Posterior draws of (mu_k, w_k), one colour per component; EM's maxima as black marks.
+
+    Separate clouds of one colour are separate modes.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    posterior : xarray.Dataset
+        The posterior group: ``w`` and ``mu`` on (chain, draw, component).
+    maxima : xarray.Dataset, optional
+        The tree's ``em`` group: ``maximum_mu`` and ``maximum_w`` (maximum, component).
+    max_points : int
+        Draws shown per component (a random subset when there are more).
+
+    Returns
+    -------
+    list of matplotlib artists
+    """
+    from matplotlib.lines import Line2D
+
+    w = posterior["w"].stack(sample=SAMPLE_DIMS).transpose("component", "sample").values
+    mu = posterior["mu"].stack(sample=SAMPLE_DIMS).transpose("component", "sample").values
+    keep = np.random.default_rng(seed).permutation(w.shape[1])[:max_points]
+    artists = [
+        ax.scatter(
+            mu[j, keep],
+            w[j, keep],
+            s=3,
+            alpha=0.4,
+            color=component_color(j),
+            linewidths=0,
+            label=f"component {j + 1}",
+        )
+        for j in range(w.shape[0])
+    ]
+    if maxima is not None and "maximum_mu" in maxima:
+        artists.append(
+            ax.scatter(
+                maxima["maximum_mu"].values.ravel(),
+                maxima["maximum_w"].values.ravel(),
+                marker="x",
+                s=40,
+                color="black",
+                label="EM maxima",
+                zorder=3,
+            )
+        )
+    ax.set_xlabel("mean mu")
+    ax.set_ylabel("weight w")
+    handles = [
+        Line2D([], [], color=component_color(j), marker="o", ls="", label=f"component {j + 1}")
+        for j in range(w.shape[0])
+    ]
+    if len(artists) > w.shape[0]:
+        handles.append(Line2D([], [], color="black", marker="x", ls="", label="EM maxima"))
+    ax.legend(
+        handles=handles, fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1, 1)
+    )
+    return artists
+
+
+def plot_trace(axes, posterior, *, max_draws=250):
+    """Traces of every chain, one row per parameter, one colour per component.
+
+    Parameters
+    ----------
+    axes : sequence of matplotlib.axes.Axes
+        One per parameter drawn (w, mu, sigma; w left out when K = 1).
+    posterior : xarray.Dataset
+        The posterior group.
+    max_draws : int
+        Draws shown per chain: every n-th draw when there are more (a trace's drift and jumps
+        survive the thinning; the file shrinks tenfold).
+
+    Returns
+    -------
+    list of matplotlib artists
+    """
+    artists = []
+    step = -(-posterior.sizes["draw"] // max_draws)
+    for ax, p in zip(axes, _free(posterior, PARAMS), strict=True):
+        values = posterior[p].transpose("chain", "draw", "component").values[:, ::step]
+        draws = np.arange(0, posterior.sizes["draw"], step)
+        for c, chain in enumerate(values):
+            for j, trace in enumerate(chain.T):
+                artists += ax.plot(
+                    draws, trace, color=component_color(j), lw=0.6, ls=CHAIN_STYLES[c % 4]
+                )
+        ax.set_ylabel(p)
+    shown = "every draw" if step == 1 else f"every {step}th draw"
+    axes[-1].set_xlabel(f"draw ({shown}; line style: chain)")
+    return artists
+
+
+def _figure_kwargs(width, height):
+    return {"figure_kwargs": {"figsize": (width, height), "layout": "constrained"}}
+
+
+def _free(posterior, var_names):
+    """``var_names`` without ``w`` when K = 1 (the weight is then the constant 1)."""
+    k = posterior.sizes["component"]
+    return [v for v in var_names if not (k == 1 and v == "w")]
+
+
+def numbered_from_one(tree):
+    """A tree holding only the posterior, its components numbered 1..K (for labels)."""
+    import xarray as xr
+
+    post = tree["posterior"].to_dataset()
+    return xr.DataTree.from_dict(
+        {"posterior": post.assign_coords(component=post["component"].values + 1)}
+    )
+
+
+def plot_rank(tree):
+    """Rank plots (ECDF difference per chain, ArviZ): a row per parameter, a column per component.
+
+    Titles read ``w[1]``, ``mu[2]``: parameter and component.
+    """
+    import arviz_plots as azp
+    from arviz_base.labels import BaseLabeller
+
+    class Brackets(BaseLabeller):
+        def make_label_vert(self, var_name, sel, isel):
+            return f"{var_name}[{', '.join(str(v) for v in sel.values())}]"
+
+    k = tree["posterior"].sizes["component"]
+    var_names = _free(tree["posterior"], PARAMS)
+    cols = len(var_names) if k == 1 else k
+    rows = -(-len(var_names) * k // cols)
+    return azp.plot_rank(
+        numbered_from_one(tree),
+        var_names=var_names,
+        sample_dims=SAMPLE_DIMS,
+        backend="matplotlib",
+        col_wrap=cols,
+        labeller=Brackets(),
+        **_figure_kwargs(2.2 * cols + 0.5, 1.9 * rows),
+    )
+
+
+def plot_ppc(tree, *, num_samples=40, column=None, units=None):
+    """Posterior predictive check (ArviZ): kernel density estimates of ``num_samples``
+    replicated data sets against the data's, the x-axis labelled with the data's column."""
+    import arviz_plots as azp
+
+    pc = azp.plot_ppc_dist(
+        tree,
+        num_samples=num_samples,
+        kind="kde",
+        sample_dims=SAMPLE_DIMS,
+        backend="matplotlib",
+        **_figure_kwargs(6, 3),
+    )
+    for ax in pc.get_viz("figure").axes:
+        ax.set_title("")
+        ax.set_xlabel(axis_label(column, units))
+    return pc
+
+
+def plot_loo_pit(tree):
+    """LOO-PIT (ArviZ): ECDF difference of the LOO-PIT values, its uniformity test's p-value
+    (``pot_c``), and the observations that drive a deviation marked; no envelope."""
+    import arviz_plots as azp
+
+    return azp.plot_loo_pit(tree, backend="matplotlib", **_figure_kwargs(6, 3))
+
+
+def plot_energy(tree):
+    """Energy plot (ArviZ): marginal energy and energy transition distributions, with BFMI."""
+    import arviz_plots as azp
+
+    return azp.plot_energy(tree, backend="matplotlib", **_figure_kwargs(6, 3))
