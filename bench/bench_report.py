@@ -1,0 +1,101 @@
+"""Where `make report`'s time goes: the bundled reports, timed by phase.
+
+Runs what ``gmm-bayes report-bundled`` runs (default settings: sampler auto, 4 chains x 1000
+draws after 1000 tuning steps, seed 0) into a temporary directory and prints the wall time of
+each phase: EM (fits and standard errors), compile (nutpie's numba compilation of each K's
+model, once per K per process), sampling (NUTS, without its compilation), SMC (PyMC's
+``sample_smc`` when ``sampler="auto"`` falls back to it), evidence (``--evidence``),
+summaries (estimates, curves, membership, modes), comparison (PSIS-LOO, stacking, criteria),
+figures, NetCDF and pages; then the size of each report directory.
+
+Usage::
+
+    python bench/bench_report.py                      # every bundled report
+    python bench/bench_report.py --only galaxy        # one data set
+    python bench/bench_report.py --evidence           # with log evidence per K
+
+The machine is shared: the load average is printed before and after.
+"""
+
+import argparse
+import contextlib
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import nutpie
+
+from gmm_bayes.cli import BUNDLED_REPORTS
+from gmm_bayes.report.pipeline import write_bundled
+from gmm_bayes.report.progress import Progress
+from gmm_bayes.report.provenance import ReportSettings
+
+
+def _timed(module, name, progress, phase, inside):
+    """Wrap ``module.name`` so that its time counts as ``phase`` and not as ``inside``."""
+    real = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent = time.perf_counter() - start
+            progress.phases[phase] = progress.phases.get(phase, 0.0) + spent
+            progress.phases[inside] = progress.phases.get(inside, 0.0) - spent
+
+    setattr(module, name, wrapper)
+    return real
+
+
+@contextlib.contextmanager
+def _split_sampling(progress):
+    """Count nutpie's compilation and PyMC's SMC apart from the rest of sampling."""
+    import gmm_bayes.bayes.samplers as samplers
+
+    patched = [
+        (samplers, name, _timed(samplers, name, progress, phase, "sampling"))
+        for name, phase in (("compiled_nutpie", "compile"), ("sample_smc", "SMC"))
+    ]
+    try:
+        yield
+    finally:
+        for module, name, real in patched:
+            setattr(module, name, real)
+
+
+def _size(directory):
+    return sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="+", choices=list(BUNDLED_REPORTS))
+    parser.add_argument("--evidence", action="store_true")
+    parser.add_argument("--sampler", default="auto")
+    args = parser.parse_args()
+    names = args.only or list(BUNDLED_REPORTS)
+    settings = ReportSettings(sampler=args.sampler, evidence=args.evidence)
+    print(f"load average before: {os.getloadavg()[0]:.2f}; nutpie {nutpie.__version__}")
+    progress = Progress(print)
+    with tempfile.TemporaryDirectory() as tmp, _split_sampling(progress):
+        start = time.perf_counter()
+        write_bundled(
+            Path(tmp) / "reports",
+            {n: tuple(BUNDLED_REPORTS[n]) for n in names},
+            settings,
+            progress=progress,
+        )
+        wall = time.perf_counter() - start
+        sizes = {n: _size(Path(tmp) / "reports" / n) for n in names}
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    print(f"\n{'phase':<12}{'seconds':>9}{'share':>8}")
+    for name, seconds in sorted(progress.phases.items(), key=lambda item: -item[1]):
+        print(f"{name:<12}{seconds:9.1f}{seconds / wall:8.0%}")
+    print(f"{'wall':<12}{wall:9.1f}")
+    print("\nreport sizes: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in sizes.items()))
+
+
+if __name__ == "__main__":
+    main()
