@@ -9,8 +9,11 @@ the same convergence rule (the change of the mean log-likelihood per row, before
 below ``tol``), the same ``n_iter``.
 
 Components are returned in a deterministic order: by the projection of their means on the
-data's first principal axis (the top eigenvector of the sample covariance, signed so that its
-largest-magnitude entry is positive); for d = 1 this is the order of the means.
+data's first principal axis (:func:`principal_axis`: the top eigenvector of the sample
+covariance, signed so that its largest-magnitude entry is positive); for d = 1 this is the
+order of the means. The Bayesian model (:mod:`gmm_bayes.bayes.model_mv`) orders its means by
+the same projection. The axis depends on the columns' units (a principal axis is not
+affine-equivariant), so after a change of units the same components may come in another order.
 """
 
 from typing import NamedTuple
@@ -27,7 +30,13 @@ from gmm_bayes.em.covariance import (
 from gmm_bayes.em.kernel_mv import cholesky_factors, em_pass_mv
 from gmm_bayes.exceptions import DataError, FitError
 
-__all__ = ["MultivariateRun", "as_matrix_data", "order_components", "run_em_mv"]
+__all__ = [
+    "MultivariateRun",
+    "as_matrix_data",
+    "order_components",
+    "principal_axis",
+    "run_em_mv",
+]
 
 
 class MultivariateRun(NamedTuple):
@@ -140,8 +149,30 @@ def run_em_mv(
     )
 
 
+def principal_axis(x):
+    """The data's first principal axis: the top eigenvector of the sample covariance.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, d)
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        Unit length, signed so that its largest-magnitude entry is positive.
+
+    Examples
+    --------
+    >>> principal_axis(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])).round(3).tolist()
+    [0.707, 0.707]
+    """
+    covariance = np.atleast_2d(np.cov(x, rowvar=False))
+    axis = np.linalg.eigh(covariance)[1][:, -1]
+    return axis * np.sign(axis[np.argmax(np.abs(axis))])
+
+
 def order_components(x, means):
-    """The permutation putting components in order of their means' first-principal-axis projection.
+    """The permutation ordering components by their means' projection on the principal axis.
 
     Parameters
     ----------
@@ -151,8 +182,7 @@ def order_components(x, means):
     Returns
     -------
     ndarray of int, shape (K,)
-        Indices sorting ``means @ axis`` (stable), ``axis`` the top eigenvector of the sample
-        covariance of ``x``, signed so that its largest-magnitude entry is positive.
+        Indices sorting ``means @ principal_axis(x)`` (stable).
 
     Examples
     --------
@@ -160,10 +190,7 @@ def order_components(x, means):
     >>> order_components(x, np.array([[9.0, 0.0], [-3.0, 5.0], [1.0, 0.0]])).tolist()
     [1, 2, 0]
     """
-    covariance = np.atleast_2d(np.cov(x, rowvar=False))
-    axis = np.linalg.eigh(covariance)[1][:, -1]
-    axis = axis * np.sign(axis[np.argmax(np.abs(axis))])
-    return np.argsort(means @ axis, kind="stable")
+    return np.argsort(means @ principal_axis(x), kind="stable")
 
 
 def as_matrix_data(x, name="x"):
