@@ -24,7 +24,12 @@ from gmm_bayes._validation import as_data, as_int, as_probability, short_repr
 from gmm_bayes.em.driver import fit_em
 from gmm_bayes.em.random_state import as_generator
 from gmm_bayes.em.result import EMResult
-from gmm_bayes.exceptions import ConvergenceWarning, DegenerateFitWarning, FitError
+from gmm_bayes.exceptions import (
+    ConvergenceWarning,
+    DegenerateFitWarning,
+    FitError,
+    HeapingWarning,
+)
 
 __all__ = ["METHODS", "match_components", "observed_information", "standard_errors"]
 
@@ -117,6 +122,12 @@ def standard_errors(fit, x, *, method="bootstrap", n_boot=200, level=0.95, rando
     rng = as_generator(random_state)
     x = _checked_data(fit, x)
     if method == "information":
+        if fit.covariance_type == "tied" or fit.resolution is not None:
+            raise ValueError(
+                "method='information' is written for the density likelihood with one variance "
+                f"per component; this fit has covariance_type={fit.covariance_type!r} and "
+                f"resolution={fit.resolution!r}: use method='bootstrap' (it refits the same model)"
+            )
         return _information_intervals(fit, x, level)
     return _bootstrap_intervals(fit, x, n_boot, level, rng)
 
@@ -373,6 +384,7 @@ def _refit(fit, resample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateFitWarning)
+        warnings.simplefilter("ignore", HeapingWarning)
         return fit_em(
             resample,
             fit.n_components,
@@ -383,6 +395,8 @@ def _refit(fit, resample):
             weights_init=fit.weights,
             means_init=fit.means,
             variances_init=fit.variances,
+            covariance_type=fit.covariance_type,
+            resolution=fit.resolution,
         )
 
 

@@ -115,3 +115,13 @@ def test_tied_step_pools_within_component_variances():
     step = MaximumLikelihoodStep(0.5, covariance_type=as_covariance_type("E"))
     _, _, var = step.m_step(np.array([2.0, 6.0]), np.zeros(2), np.array([1.0, 3.0]))
     np.testing.assert_allclose(var, (2 * 1 + 6 * 3) / 8 + 0.5)  # sum nk var_k / N + reg
+
+
+@pytest.mark.filterwarnings("ignore::gmm_bayes.exceptions.DegenerateFitWarning")
+def test_bootstrap_refits_the_tied_model_and_information_refuses_it():
+    x = gb.load_dataset("galaxy")
+    fit = gb.fit_em(x, 3, covariance_type="tied", random_state=0)
+    se = fit.standard_errors(x, method="bootstrap", n_boot=20, random_state=0)
+    np.testing.assert_allclose(se["sigma"].values, se["sigma"].values[0])  # one shared sd
+    with pytest.raises(ValueError, match="use method='bootstrap'"):
+        fit.standard_errors(x, method="information")
