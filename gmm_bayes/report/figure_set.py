@@ -302,7 +302,8 @@ def _diagnostic_figures(figdir, r, column, units):
             "Rank plots of each parameter and component per chain",
         ),
     ]
-    if "energy" in r.tree["sample_stats"]:
+    stats = r.tree.children.get("sample_stats")
+    if stats is not None and "energy" in stats:
         draws.append(
             (
                 diagnostics.plot_energy,

@@ -114,7 +114,7 @@ def plot_trace(axes, posterior, *, max_draws=250):
                     draws, trace, color=component_color(j), lw=0.6, ls=CHAIN_STYLES[c % 4]
                 )
         ax.set_ylabel(p)
-    shown = "every draw" if step == 1 else f"every {step}th draw"
+    shown = "every draw" if step == 1 else f"one draw in {step}"
     axes[-1].set_xlabel(f"draw ({shown}; line style: chain)")
     return artists
 
