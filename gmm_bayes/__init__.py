@@ -15,6 +15,7 @@ from gmm_bayes.exceptions import (
     DegenerateFitWarning,
     FitError,
     GMMBayesError,
+    HeapingWarning,
     ModelMismatchError,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "EMResult",
     "FitError",
     "GMMBayesError",
+    "HeapingWarning",
     "ModelMismatchError",
     "em",
     "fit_em",

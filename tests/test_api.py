@@ -12,6 +12,7 @@ PUBLIC = {
     "EMResult",
     "FitError",
     "GMMBayesError",
+    "HeapingWarning",
     "ModelMismatchError",
     "em",
     "fit_em",
