@@ -10,7 +10,10 @@ The modules, in the order of a fit:
 - :mod:`~gmm_bayes.em.source`: the data-source protocol (:class:`DataSource`) and the in-memory
   source; :mod:`~gmm_bayes.em.kernel` / :mod:`~gmm_bayes.em.kernel_numba`: its fused one-pass
   E/M sweep; :mod:`~gmm_bayes.em.dask_source`: the same sweep over the chunks of a dask array;
-- :mod:`~gmm_bayes.em.steps`: the M-step protocol (:class:`Step`), maximum likelihood by default;
+  :mod:`~gmm_bayes.em.resolution`: recording grids, heaps and the interval likelihood of data
+  recorded at a resolution; :mod:`~gmm_bayes.em.interval`: the data source that fits it;
+- :mod:`~gmm_bayes.em.steps`: the M-step protocol (:class:`Step`), maximum likelihood by default,
+  and the covariance types (one variance per component, or one shared: "tied");
 - :mod:`~gmm_bayes.em.run`: one EM run from a start to convergence;
 - :mod:`~gmm_bayes.em.insertion` and :mod:`~gmm_bayes.em.search`: the search for the best
   maximum (greedy insertion from K-1 components, screened restarts, the restart rule);
