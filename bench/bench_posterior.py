@@ -20,6 +20,11 @@ Three tables (``make bench`` prints all three, about 8 minutes on 2 cores):
    ``BINNED_CHECK_RTOL`` of 1e-5 must allow).
 3. ``compile``: compile vs sampling time per K = 1..6, galaxy first (each K compiled), then
    faithful (the same compiled models, new data swapped in).
+4. ``smc``: galaxy K = 1..6, ``sampler="smc"`` (4 runs x 1000 particles) beside NUTS (nutpie,
+   compiled first) in the same process: seconds, their ratio (the load-independent number),
+   and the largest difference of a mode's weight between two seeds.
+5. ``evidence``: ``gb.log_evidence(x, K, preset="fast")`` for every data set and K the report
+   shows: value, se, wall and CPU seconds, and the total.
 
 ``--quality`` instead prints the diagnostics of ``gb.sample_posterior`` with default settings on
 the issue's target data sets (faithful K=2, geyser_duration K=2 and 3, galaxy K=3..5), and
@@ -51,7 +56,8 @@ above re-measure what they can):
   3.6 / 2.6 / 0.7 s).
 
 Run with ``make bench`` or
-``python bench/bench_posterior.py [--quality] [--only speed large compile] [--seeds 1 2 3]``.
+``python bench/bench_posterior.py [--quality] [--only speed large compile smc evidence]
+[--seeds 1 2 3]``.
 """
 
 import argparse
@@ -405,7 +411,81 @@ def _em_inside(tree, prob=0.94):
     return True
 
 
-PARTS = ("speed", "large", "compile")
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0] if names else 'unknown CPU'} x {os.cpu_count()} logical CPUs"
+
+
+def _matched_weights(table):
+    """Mode weight keyed by the EM maximum it matches, or by its rounded means (a mode EM did
+    not find), so that two runs' tables can be compared."""
+    keys = [
+        f"em{int(e)}" if e >= 0 else "mu" + ",".join(f"{v:.0f}" for v in mu)
+        for e, mu in zip(table["em_maximum"].values, table["mu"].values, strict=True)
+    ]
+    out = {}
+    for key, weight in zip(keys, table["weight"].values, strict=True):
+        out[key] = out.get(key, 0.0) + float(weight)
+    return out
+
+
+def bench_smc(seed, ks=range(1, 7)):
+    """SMC (``sampler="smc"``) beside NUTS per K on galaxy, and the seed agreement of the mode
+    weights (the issue's target: within 0.05 between two seeds)."""
+    from gmm_bayes.bayes import posterior_modes
+
+    x = gb.load_dataset(DATA)
+    print(
+        f"\nSMC vs NUTS on {DATA} (4 runs x 1000 particles; 4 chains x 1000 + 1000), {_cpu_model()}"
+    )
+    print(
+        f"{'K':>2} {'NUTS s':>7} {'SMC s':>7} {'SMC cpu':>8} {'ratio':>6} {'max |dw|':>9}  status"
+    )
+    for k in ks:
+        em = gb.fit_em(x, k, random_state=seed)
+        gb.sample_posterior(x, k, em=em, draws=50, tune=50, random_seed=seed)  # compile
+        nuts = gb.sample_posterior(x, k, em=em, random_seed=seed)
+        t0, c0 = time.perf_counter(), time.process_time()
+        first = gb.sample_posterior(x, k, em=em, sampler="smc", random_seed=seed)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        second = gb.sample_posterior(x, k, em=em, sampler="smc", random_seed=seed + 1000)
+        a, b = (_matched_weights(posterior_modes(t)) for t in (first, second))
+        diff = max(abs(a.get(key, 0.0) - b.get(key, 0.0)) for key in set(a) | set(b))
+        print(
+            f"{k:>2} {nuts.attrs['sampling_seconds']:>7.1f} {wall:>7.1f} {cpu:>8.1f} "
+            f"{wall / nuts.attrs['sampling_seconds']:>6.1f} {diff:>9.3f}  "
+            f"{first['diagnostics'].attrs['status']} / {second['diagnostics'].attrs['status']}",
+            flush=True,
+        )
+
+
+EVIDENCE_SETS = (("galaxy", 6), ("faithful", 4), ("geyser_duration", 4), ("seed_notebook", 3))
+
+
+def bench_evidence(seed):
+    """``log_evidence(preset="fast")`` for every K the report shows: value, se, time."""
+    print(f"\nlog_evidence(preset='fast') per K, {_cpu_model()}")
+    print(f"{'data':<16} {'K':>2} {'log p(y|K)':>11} {'se':>6} {'wall s':>7} {'cpu s':>6}")
+    total_wall = total_cpu = 0.0
+    for name, max_k in EVIDENCE_SETS:
+        x = gb.load_dataset(name)
+        for k in range(1, max_k + 1):
+            t0, c0 = time.perf_counter(), time.process_time()
+            ev = gb.log_evidence(x, k, random_seed=seed, preset="fast")
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            total_wall, total_cpu = total_wall + wall, total_cpu + cpu
+            print(
+                f"{name:<16} {k:>2} {ev.log_ml:>11.3f} {ev.se:>6.3f} {wall:>7.1f} {cpu:>6.1f}",
+                flush=True,
+            )
+    print(f"total: {total_wall:.0f} s wall, {total_cpu:.0f} s CPU")
+
+
+PARTS = ("speed", "large", "compile", "smc", "evidence")
 
 
 def main(argv=None):
@@ -428,6 +508,10 @@ def main(argv=None):
             bench_large(seed)
         if "compile" in args.only:
             bench_compile(seed)
+        if "smc" in args.only:
+            bench_smc(seed)
+        if "evidence" in args.only:
+            bench_evidence(seed)
     print(
         f"\nload average after: {os.getloadavg()[0]:.2f}; "
         f"posterior benchmark took {time.perf_counter() - t0:.0f} s"

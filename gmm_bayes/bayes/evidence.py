@@ -14,9 +14,18 @@ from gmm_bayes.bayes.evidence_target import MixtureTarget
 from gmm_bayes.bayes.priors import Priors
 from gmm_bayes.bayes.tempered_smc import smc_log_evidence
 
-__all__ = ["Evidence", "log_evidence"]
+__all__ = ["PRESETS", "Evidence", "log_evidence"]
 
 METHOD = "tempered SMC, random-walk Metropolis moves"
+
+#: named settings of :func:`log_evidence` (explicit arguments override them). "precise": the
+#: README's galaxy table (se <= 0.1 for K <= 8 under ``Priors.richardson_green()``, 40-220 CPU
+#: seconds per K); "fast": what a report can afford for every K (a few CPU seconds per K on
+#: galaxy's size; its measured error: ``bench/bench_posterior.py --only evidence``).
+PRESETS = {
+    "precise": {"n_particles": 2000, "n_runs": 4, "n_moves": 100, "ess_fraction": 0.9},
+    "fast": {"n_particles": 1000, "n_runs": 4, "n_moves": 40, "ess_fraction": 0.5},
+}
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,11 @@ def log_evidence(
     *,
     priors=None,
     random_seed=None,
-    n_particles=2000,
-    n_runs=4,
-    n_moves=100,
-    ess_fraction=0.9,
+    preset="precise",
+    n_particles=None,
+    n_runs=None,
+    n_moves=None,
+    ess_fraction=None,
 ):
     """``log p(y | K)``: the mixture's marginal likelihood, by independent SMC runs.
 
@@ -81,14 +91,18 @@ def log_evidence(
         Defaults to ``Priors()``.
     random_seed : int, numpy.random.Generator or None
         Seeds the runs (each gets an independent stream).
-    n_particles : int, default 2000
-    n_runs : int, default 4
+    preset : {"precise", "fast"}, default "precise"
+        Default values of the four settings below (:data:`PRESETS`): "precise" 2000
+        particles, 4 runs, 100 moves, ESS fraction 0.9; "fast" 1000, 4, 40, 0.5 (for a report
+        that computes every K).
+    n_particles : int, default from the preset (2000)
+    n_runs : int, default from the preset (4)
         Independent runs, at least 2 (for ``se``).
-    n_moves : int, default 100
+    n_moves : int, default from the preset (100)
         Metropolis steps per particle after each tempering step. The runs' spread comes from
         how well these moves mix (more particles do not shrink it), so a budget is better
         spent on moves than on runs.
-    ess_fraction : float, default 0.9
+    ess_fraction : float, default from the preset (0.9)
         Effective sample size each tempering step keeps (fraction of the particles): closer to
         1 means more, smaller steps (and more moves in all).
 
@@ -104,14 +118,30 @@ def log_evidence(
     >>> ev.n_components, len(ev.runs), bool(ev.se < 1)
     (1, 2, True)
     """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    settings = {
+        **PRESETS[preset],
+        **{
+            name: value
+            for name, value in [
+                ("n_particles", n_particles),
+                ("n_runs", n_runs),
+                ("n_moves", n_moves),
+                ("ess_fraction", ess_fraction),
+            ]
+            if value is not None
+        },
+    }
     x = as_data(x)
     k = as_n_components(n_components, x.size)
     priors = Priors() if priors is None else priors
     if not isinstance(priors, Priors):
         raise TypeError(f"priors must be a gmm_bayes.Priors or None, got {type(priors).__name__}")
-    n_particles = as_int(n_particles, "n_particles", minimum=2)
-    n_runs = as_int(n_runs, "n_runs", minimum=2)
-    n_moves = as_int(n_moves, "n_moves", minimum=1)
+    n_particles = as_int(settings["n_particles"], "n_particles", minimum=2)
+    n_runs = as_int(settings["n_runs"], "n_runs", minimum=2)
+    n_moves = as_int(settings["n_moves"], "n_moves", minimum=1)
+    ess_fraction = settings["ess_fraction"]
     if not 0.0 < ess_fraction < 1.0:
         raise ValueError(f"ess_fraction must be in (0, 1), got {ess_fraction!r}")
     target = MixtureTarget.from_data(x, priors.resolve(x, k), k)
