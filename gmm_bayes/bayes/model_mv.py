@@ -111,7 +111,7 @@ def model_frame(x):
     --------
     >>> frame = model_frame(np.array([[0.0, 0.0], [1.0, 10.0], [2.0, 20.0], [3.0, 25.0]]))
     >>> frame.scale.round(2).tolist(), frame.axis.round(3).tolist(), frame.complement.shape
-    ([1.12, 9.6], [0.014, 1.0], (2, 1))
+    ([1.12, 9.6], [0.013, 1.0], (2, 1))
     """
     x = as_matrix_data(x)
     loc, scale = x.mean(axis=0), x.std(axis=0)
