@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from gmm_bayes.em.covariance import COVARIANCE_TYPES, from_sklearn_shape
+from gmm_bayes.em.covariance import COVARIANCE_TYPES, from_sklearn_shape, to_sklearn_shape
 from gmm_bayes.em.multivariate import as_matrix_data, order_components, run_em_mv
 from gmm_bayes.exceptions import DataError, FitError
 
@@ -107,27 +107,41 @@ def test_one_column_is_univariate_em():
     assert np.all(np.diff(full.means[:, 0]) > 0)  # sorted by mean
 
 
-def test_default_regularization_keeps_the_fit_equivariant():
-    """Full covariances, default reg_covar: fit(x A + b) = fit(x) mapped, for any invertible A."""
+def structure_preserving_map(covariance_type, rng, d):
+    """An invertible A the structure allows, with columns of very different scales."""
+    if covariance_type in ("full", "tied"):
+        return rng.normal(size=(d, d)) * [1e-3, 1.0, 1e4]
+    if covariance_type == "diag":
+        return np.diag([1e-3, -3.0, 2e4])[[2, 0, 1]]  # scalings and a permutation
+    return 1e-3 * np.linalg.qr(rng.normal(size=(d, d)))[0]  # a multiple of a rotation
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_default_regularization_keeps_the_fit_equivariant(covariance_type):
+    """Default reg_covar: fit(x A + b) = fit(x) mapped, for every A the structure allows.
+
+    An absolute reg_covar (scikit-learn's) fails this: 1e-6 is the size of the variances of the
+    column scaled by 1e-3.
+    """
     k, d = 3, 3
     x, (weights, means) = mixture_data(4, 800, k, d)
     rng = np.random.default_rng(5)
-    a, b = rng.normal(size=(d, d)) * [1e-3, 1.0, 1e4], rng.normal(size=d) * 100
-    covariances = start_covariances(x, k, "full")
-    before = run_em_mv(x, weights, means, covariances, tol=1e-10)
-    after = run_em_mv(
-        x @ a + b, weights, means @ a + b, a.T @ covariances @ a, tol=1e-10, max_iter=500
-    )
+    a, b = structure_preserving_map(covariance_type, rng, d), rng.normal(size=d) * 100
+    start = from_sklearn_shape(start_covariances(x, k, covariance_type), covariance_type, k, d)
+    mapped_start = to_sklearn_shape(a.T @ start @ a, covariance_type)
+    options = {"covariance_type": covariance_type, "tol": 1e-10, "max_iter": 1000}
+    before = run_em_mv(x, weights, means, to_sklearn_shape(start, covariance_type), **options)
+    after = run_em_mv(x @ a + b, weights, means @ a + b, mapped_start, **options)
+    assert before.converged and after.converged
     mapped_means = before.means @ a + b
     # the principal axis is not affine-equivariant: match components by their mapped means
     order = [int(np.argmin(np.abs(after.means - m).sum(axis=1))) for m in mapped_means]
     np.testing.assert_allclose(after.weights[order], before.weights, atol=1e-8)
-    np.testing.assert_allclose(after.means[order], mapped_means, rtol=1e-7, atol=1e-9 * 1e4)
+    scale = np.abs(mapped_means).max()
+    np.testing.assert_allclose(after.means[order], mapped_means, rtol=1e-7, atol=1e-9 * scale)
+    mapped = a.T @ before.covariances @ a
     np.testing.assert_allclose(
-        after.covariances[order],
-        a.T @ before.covariances @ a,
-        rtol=1e-6,
-        atol=1e-8 * np.abs(a.T @ before.covariances @ a).max(),
+        after.covariances[order], mapped, rtol=1e-6, atol=1e-8 * np.abs(mapped).max()
     )
     shift = len(x) * np.log(abs(np.linalg.det(a)))  # the density's Jacobian
     assert after.log_likelihood == pytest.approx(before.log_likelihood - shift, rel=1e-9)
