@@ -329,6 +329,28 @@ def test_random_csv_text_gives_numbers_or_a_data_error(scratch, text, column):
     read_or_data_error(scratch, column)
 
 
+PAIRS = st.lists(st.sampled_from(["v", "a", "2020", "1", "b"]), min_size=1, max_size=3, unique=True)
+
+
+@PROPERTY
+@given(text=TEXT, columns=PAIRS)
+def test_several_columns_are_the_single_columns_side_by_side(scratch, text, columns):
+    """``columns=[a, b]`` reads what ``column=a`` and ``column=b`` read, or refuses with a
+    DataError exactly when one of them does."""
+    scratch.write_text(text, encoding="utf-8")
+    singles = [read_or_data_error(scratch, column) for column in columns]
+    with watchdog(60):
+        try:
+            x = read_data(scratch, columns=columns)
+        except DataError:
+            x = None
+    if any(single is None for single in singles):
+        assert x is None
+    else:
+        assert x.dtype == np.float64 and x.shape == (singles[0].size, len(columns))
+        np.testing.assert_array_equal(x, np.column_stack(singles))
+
+
 # ---------------------------------------------------------------- the PyMC model builder
 
 
