@@ -125,3 +125,15 @@ def test_bootstrap_refits_the_tied_model_and_information_refuses_it():
     np.testing.assert_allclose(se["sigma"].values, se["sigma"].values[0])  # one shared sd
     with pytest.raises(ValueError, match="use method='bootstrap'"):
         fit.standard_errors(x, method="information")
+
+
+def test_dask_arrays_fit_the_tied_model_and_refuse_a_resolution():
+    da = pytest.importorskip("dask.array")
+    x = mixture_sample(600, [0.5, 0.5], [-2.0, 3.0], [1.0, 0.5], seed=1)
+    start = dict(weights_init=[0.5, 0.5], means_init=[-1.0, 2.0], variances_init=[1.0, 1.0])
+    common = dict(covariance_type="tied", reg_covar=1e-6, tol=1e-12, **start)
+    chunked = gb.fit_em(da.from_array(x, chunks=100), 2, **common)
+    np.testing.assert_allclose(chunked.variances, gb.fit_em(x, 2, **common).variances, rtol=1e-9)
+    assert chunked.covariance_type == "tied"
+    with pytest.raises(ValueError, match="not available for dask arrays"):
+        gb.fit_em(da.from_array(x, chunks=100), 2, resolution=1.0)
