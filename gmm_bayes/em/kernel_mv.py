@@ -17,16 +17,19 @@ block of B rows, never N x K x d).
 """
 
 import threading
+import time
 
 import numpy as np
 
-from gmm_bayes.em.kernel import COUNT_EPS, NUMBA_MIN_SIZE, PARALLEL_MIN_SIZE
+from gmm_bayes.em.kernel import COUNT_EPS, NUMBA_MIN_SIZE, PARALLEL_MIN_SIZE, _Pace
 
 #: rows per block of the numpy backend
 NUMPY_BLOCK = 1 << 12
 
 _numba_module = None
 _parallel_lock = threading.Lock()  # a second concurrent caller takes the serial kernel
+# all threads or one, whichever has lately been faster (busy cores make spin-waiting costly)
+_pace = _Pace()
 
 __all__ = [
     "NUMPY_BLOCK",
@@ -50,7 +53,9 @@ def em_pass_mv(x, weights, means, covariances, *, parallel=True, backend=None):
     covariances : ndarray, shape (K, d, d)
         Symmetric positive definite (the canonical shape of :mod:`gmm_bayes.em.covariance`).
     parallel : bool
-        Allow all of numba's threads from ``PARALLEL_MIN_SIZE`` rows up.
+        Allow all of numba's threads from ``PARALLEL_MIN_SIZE`` rows up, unless another thread
+        is in a parallel pass; all threads or one are then used, whichever has lately been
+        faster per row (as the univariate pass does; the numbers are the same either way).
     backend : {None, "numba", "numpy"}
         ``None`` picks numba from ``NUMBA_MIN_SIZE`` rows up, when it is installed.
 
@@ -109,7 +114,14 @@ def em_rows_mv(x, weights, means, covariances, *, parallel=True, backend=None):
     if not (wanted and _parallel_lock.acquire(blocking=False)):
         return compiled.em_blocks_mv_serial(x, *factors, means)
     try:
-        return compiled.em_blocks_mv_parallel(x, *factors, means, threads)
+        use_threads = _pace.choose()
+        start = time.perf_counter()
+        if use_threads:
+            rows = compiled.em_blocks_mv_parallel(x, *factors, means, threads)
+        else:
+            rows = compiled.em_blocks_mv_serial(x, *factors, means)
+        _pace.record(use_threads, (time.perf_counter() - start) / x.shape[0])
+        return rows
     finally:
         _parallel_lock.release()
 

@@ -77,12 +77,19 @@ def test_far_data_keep_their_digits():
 
 
 def test_parallel_equals_serial():
+    """Blocks dealt to two threads give the serial kernel's numbers, bit for bit."""
+    from gmm_bayes.em import kernel_mv_numba
+
     rng = np.random.default_rng(5)
     weights, means, covariances = random_mixture(rng, 3, 2)
-    x = rng.normal(size=(1 << 17, 2)) * 3  # PARALLEL_MIN_SIZE rows
-    parallel = em_rows_mv(x, weights, means, covariances, backend="numba")
-    serial = em_rows_mv(x, weights, means, covariances, backend="numba", parallel=False)
+    x = rng.normal(size=(9 * kernel_mv_numba.BLOCK + 7, 2)) * 3
+    factors = cholesky_factors(weights, means, covariances)
+    parallel = kernel_mv_numba.em_blocks_mv_parallel(x, *factors, means, 2)
+    serial = kernel_mv_numba.em_blocks_mv_serial(x, *factors, means)
     np.testing.assert_array_equal(parallel, serial)
+    passes = [em_rows_mv(x, weights, means, covariances, backend="numba") for _ in range(3)]
+    np.testing.assert_array_equal(passes[0], serial)  # whichever way the pace chose
+    np.testing.assert_array_equal(passes[2], serial)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
