@@ -189,3 +189,14 @@ def test_predictive_draws_lie_on_the_grid(faithful):
 def test_binned_likelihood_with_a_resolution_is_refused(faithful):
     with pytest.raises(ValueError, match="cannot be combined with likelihood='binned'"):
         build_model(faithful, 2, resolution=1.0, likelihood="binned")
+
+
+@pytest.mark.slow
+def test_sample_posterior_samples_the_model_em_fitted(faithful):
+    em = gb.fit_em(faithful, 2, covariance_type="tied", resolution="auto", random_state=0)
+    tree = gb.sample_posterior(faithful, 2, em=em, draws=100, tune=200, chains=2, random_seed=0)
+    posterior = tree["posterior"].to_dataset()
+    assert SHARED_SIGMA in posterior
+    sigma = posterior["sigma"].transpose("chain", "draw", "component").values
+    np.testing.assert_array_equal(sigma, np.repeat(sigma[..., :1], 2, axis=-1))
+    assert "Interval likelihood" in tree.attrs["likelihood_note"]
