@@ -371,10 +371,14 @@ def _warn_heaps(found):
             f"{value:g} ({count} times)"
             for value, count in zip(found.heaps, found.heap_counts, strict=True)
         )
+        where = (
+            f"their neighbours on the grid of resolution {found.width:g}"
+            if found.width is not None
+            else "any other value of these otherwise continuous data"
+        )
         warnings.warn(
-            f"x has heaps, values far more frequent than their neighbours on the grid of "
-            f"resolution {found.width:g}: {listed}; a component may fit a heap alone (the "
-            "result lists them in `heaps`)",
+            f"x has heaps, values far more frequent than {where}: {listed}; a component may "
+            "fit a heap alone (the result lists them in `heaps`)",
             HeapingWarning,
             skip_file_prefixes=(_EM_DIR,),
         )

@@ -212,3 +212,10 @@ def test_explicit_resolution_on_continuous_data_is_still_the_interval_likelihood
     assert fit.log_likelihood == pytest.approx(
         density.log_likelihood + x.size * np.log(1e-4), rel=1e-7
     )
+
+
+def test_a_heap_in_continuous_data_is_warned_about():
+    x = np.concatenate([np.random.default_rng(3).normal(size=200), np.full(6, 0.25)])
+    with pytest.warns(HeapingWarning, match="otherwise continuous data: 0.25 \\(6 times\\)"):
+        fit = gb.fit_em(x, 2, resolution="auto", random_state=0)
+    assert fit.resolution is None and fit.heaps == (0.25,)
