@@ -24,6 +24,11 @@ STATUS_CLASS = {
     Status.FAILED: "bad",
 }
 _NAMES = {"w": "weight", "mu": "mean", "sigma": "sd"}
+#: fits in estimates.csv but not in the pages' table: scikit-learn from EM's start lands on
+#: EM's maximum (the CSV shows how closely)
+_CSV_ONLY = ("sklearn_from_em",)
+#: fits of another model than the posterior's (one shared variance): no HDI comparison
+_OTHER_MODEL = ("em_tied",)
 #: what each sampler is called on the page
 SAMPLER_NAMES = {"nuts": "NUTS", "smc": "tempered SMC"}
 
@@ -71,7 +76,8 @@ def k_context(result, comparison, *, units=None, recommended=None):
     diag = result.diagnostics
     est = result.estimates
     trusted = bool(row.get("trustworthy", status.trustworthy))
-    fits = [str(m) for m in est["method"].values if m != "posterior_mean"]
+    fits = [str(m) for m in est["method"].values if m not in ("posterior_mean", *_CSV_ONLY)]
+    shown = [*fits, "posterior_mean"] if "posterior_mean" in est["method"].values else fits
     modes = _modes(result.modes, units) if _several_modes(result.modes) else None
     return {
         "k": result.k,
@@ -81,15 +87,16 @@ def k_context(result, comparison, *, units=None, recommended=None):
         "recommended": result.k == recommended,
         "verdict": diag.verdict,
         "verdict_head": diag.headline,
+        "why": _why(status, diag, row) or diag.headline,
         "diag": diag,
         "sampler": SAMPLER_NAMES.get(diag.sampler, diag.sampler),
         "sampler_note": diag.sampler_note,
         "row": row,
         "methods": [str(est["method_label"].sel({"method": m}).item()) for m in fits],
         "table": _estimates_table(est, fits, set(diag.sigma_outside_prior), units),
-        "loglik": [fmt(v, 7) for v in est["log_likelihood"].values],
-        "converged": ["yes" if v else "NO" for v in est["converged"].values],
-        "trusted": ["yes" if v else "NO" for v in est["trustworthy"].values],
+        "loglik": [f"{est['log_likelihood'].sel({'method': m}).item():.2f}" for m in shown],
+        "converged": [_yes(est["converged"].sel({"method": m}).item()) for m in shown],
+        "trusted": [_yes(est["trustworthy"].sel({"method": m}).item()) for m in shown],
         "modes": modes,
         "chains": None if trusted or modes else _chains(result),
         "posterior_means": _posterior_means(est),
@@ -115,7 +122,7 @@ def _estimates_table(est, fits, outside_prior, units):
                     at.sel({"method": m}),
                     p,
                     scale,
-                    post,
+                    post and m not in _OTHER_MODEL,
                     p == "sigma" and m == "em" and int(j) in outside_prior,
                 )
                 for m in fits
@@ -155,11 +162,40 @@ def _posterior_cells(at, p, scale):
         "sd": fmt(post[f"{p}_sd"].item(), 2),
         "hdi": f"[{low}, {high}]",
         "r_hat": _two_decimals(post[f"{p}_r_hat"].item()),
-        "ess": f"{fmt(post[f'{p}_ess_bulk'].item(), 2)} / {fmt(post[f'{p}_ess_tail'].item(), 2)}"
-        if np.isfinite(post[f"{p}_ess_bulk"].item())
-        else "—",
+        "ess": _ess(post[f"{p}_ess_bulk"].item(), post[f"{p}_ess_tail"].item()),
         "mcse": fmt(mcse, 1) if decimals_for(mcse) is not None else "—",
     }
+
+
+def _why(status, diag, row):
+    """The reasons behind a CAUTION or a failure, as one short phrase from the typed fields."""
+    reasons = []
+    if diag.sigma_outside_prior:
+        comps = ", ".join(str(j + 1) for j in diag.sigma_outside_prior)
+        reasons.append(f"EM sigma of component {comps} outside the prior's 95%")
+    high_k = int(row.get("pareto_k_bad", 0)) + int(row.get("pareto_k_very_bad", 0))
+    if high_k:
+        reasons.append(f"Pareto k high for {high_k} observations")
+    if diag.n_max_treedepth:
+        reasons.append(f"{diag.n_max_treedepth} transitions at the maximum tree depth")
+    if diag.mode_fraction.ndim == 2 and diag.mode_fraction.shape[1] > 1:
+        reasons.append(f"draws in {diag.mode_fraction.shape[1]} modes")
+    if not status.trustworthy:
+        if diag.n_divergent:
+            reasons.insert(0, f"{diag.n_divergent} divergences")
+        if diag.max_rhat > 1.01:
+            reasons.insert(0, f"r_hat {diag.max_rhat:.2f}")
+        if diag.multimodal:
+            reasons.insert(0, "chains in different modes")
+    return "; ".join(reasons)
+
+
+def _yes(value):
+    return "yes" if value else "NO"
+
+
+def _ess(bulk, tail):
+    return f"{bulk:.0f} / {tail:.0f}" if np.isfinite(bulk) and np.isfinite(tail) else "—"
 
 
 def _two_decimals(value):
