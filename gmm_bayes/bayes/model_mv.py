@@ -3,8 +3,7 @@
 :func:`build_model_mv` writes the mixture of (N, d) data with the labels summed out
 (``pm.Mixture`` of one batched ``pm.MvNormal``, Cholesky-parametrized), in the data's units;
 :func:`check_model_mv` shows that its likelihood is the one EM maximized
-(:func:`gmm_bayes.em.multivariate.run_em_mv`). Full and tied covariances; diag and spherical
-ones are not written yet.
+(:func:`gmm_bayes.em.multivariate.run_em_mv`), for the four covariance structures.
 
 The model, with ``L`` and ``S`` (d,) the columns' means and standard deviations and
 ``D = diag(S)``::
@@ -16,10 +15,13 @@ The model, with ``L`` and ``S`` (d,) the columns' means and standard deviations 
     Sigma_k          = D Omega_k D                                  covariances, (K, d, d)
     x_n | w, mu, Sigma ~ sum_k w_k MvNormal(mu_k, Sigma_k)
 
-Tied: one ``C`` shared by every component. Every prior is on standardized quantities, so a
-change of units or origin of any column (``x A + b`` with ``A`` diagonal, of any signs) maps
-the priors and the posterior by the same map, as the univariate model's ``a x + b``. Maps that
-mix columns (rotations) do not: the LKJ prior of correlations is not rotation-invariant.
+Tied: one ``C`` shared by every component. Diag: ``Sigma_k = diag(S * s_k)^2`` with each
+``s_kj ~ InverseGamma(*SD_PRIOR)``. Spherical: ``Sigma_k = (S_bar s_k)^2 I``, ``s_k ~
+InverseGamma(*SD_PRIOR)``, ``S_bar = sqrt(mean(S^2))`` (the columns share one unit there).
+Every prior is on standardized quantities, so a change of units or origin of any column
+(``x A + b`` with ``A`` diagonal, of any signs) maps the priors and the posterior by the same
+map, as the univariate model's ``a x + b`` (spherical: with one scale for all columns). Maps
+that mix columns (rotations) do not: the LKJ prior of correlations is not rotation-invariant.
 
 ``SD_PRIOR``: each component sd, in units of the column's sd, has the 2.5% and 97.5%
 quantiles (0.134, 0.643) of the univariate default (``sigma**2 ~ InverseGamma(2, 0.1 S**2)``,
@@ -66,7 +68,6 @@ MU_SCALE = 2.0
 LKJ_ETA = 2.0
 #: InverseGamma(alpha, beta) of each component sd, in units of its column's sd
 SD_PRIOR = (6.7, 1.7)
-_COVARIANCE_TYPES = ("full", "tied")
 
 # model -> (ModelFrame, covariance type) it was built with
 _FRAMES = weakref.WeakKeyDictionary()
@@ -89,6 +90,11 @@ class ModelFrame(NamedTuple):
     scale: np.ndarray
     axis: np.ndarray
     complement: np.ndarray
+
+    @property
+    def pooled_scale(self):
+        """``S_bar = sqrt(mean(S^2))``: the scale of a spherical model's sds."""
+        return float(np.sqrt(np.mean(self.scale**2)))
 
     def standardized_coordinates(self, means):
         """``(p, c)``: the means' coordinates along ``b`` (K,) and ``R`` (K, d - 1)."""
@@ -131,15 +137,17 @@ def build_model_mv(x, n_components, *, covariance_type="full"):
     x : array_like, shape (N, d)
     n_components : int
         K, 1 <= K <= N.
-    covariance_type : {"full", "tied"} or the mclust alias "VVV", "EEE"
+    covariance_type : {"full", "tied", "diag", "spherical"} or an mclust alias (VVV, EEE,
+        VVI, VII)
 
     Returns
     -------
     pymc.Model
         Free variables ``w`` (component), ``mu_axis`` (component, ordered), ``mu_rest``
-        (component, d - 1; absent for d = 1) and the packed Cholesky factors ``chol_0`` ...
-        ``chol_{K-1}`` (full) or ``chol`` (tied); deterministics ``mu`` (component, dim) and
-        ``cov`` (component, dim, dim_bis); observed ``y`` (N, d).
+        (component, d - 1; absent for d = 1) and the covariances' parameters: packed
+        Cholesky factors ``chol_0`` ... ``chol_{K-1}`` (full) or ``chol`` (tied), standardized
+        sds ``sd`` (component, dim) for diag or (component) for spherical; deterministics
+        ``mu`` (component, dim) and ``cov`` (component, dim, dim_bis); observed ``y`` (N, d).
 
     Examples
     --------
@@ -151,18 +159,13 @@ def build_model_mv(x, n_components, *, covariance_type="full"):
     n, d = x.shape
     k = as_n_components(n_components, n)
     covariance_type = covariance_type_name(covariance_type)
-    if covariance_type not in _COVARIANCE_TYPES:
-        raise ValueError(
-            f"covariance_type={covariance_type!r} is not in the Bayesian model yet; "
-            f"use one of {', '.join(_COVARIANCE_TYPES)}"
-        )
     frame = model_frame(x)
     coords = {"component": range(k), "dim": range(d), "dim_bis": range(d)}
     with pm.Model(coords=coords) as model:
         w = pm.Dirichlet("w", np.ones(k), dims="component")
         u = _standardized_means(frame, k, d)
         mu = pm.Deterministic("mu", frame.loc + frame.scale * u, dims=("component", "dim"))
-        chol = frame.scale[:, None] * _correlation_choleskys(covariance_type, k, d)
+        chol = _cholesky_factors(covariance_type, frame, k, d)
         pm.Deterministic(
             "cov", chol @ chol.transpose(0, 2, 1), dims=("component", "dim", "dim_bis")
         )
@@ -181,8 +184,19 @@ def _standardized_means(frame, k, d):
     return u
 
 
+def _cholesky_factors(covariance_type, frame, k, d):
+    """Cholesky factors (K, d, d) of the covariances, in the data's units."""
+    if covariance_type == "diag":
+        sd = pm.InverseGamma("sd", *SD_PRIOR, dims=("component", "dim"))
+        return (frame.scale * sd)[:, :, None] * np.eye(d)
+    if covariance_type == "spherical":
+        sd = pm.InverseGamma("sd", *SD_PRIOR, dims="component")
+        return (frame.pooled_scale * sd)[:, None, None] * np.eye(d)
+    return frame.scale[:, None] * _correlation_choleskys(covariance_type, k, d)
+
+
 def _correlation_choleskys(covariance_type, k, d):
-    """Cholesky factors (K, d, d) of the standardized covariances ``Omega_k``."""
+    """Cholesky factors (K, d, d) of the standardized covariances ``Omega_k`` (full, tied)."""
     names = ["chol"] if covariance_type == "tied" else [f"chol_{j}" for j in range(k)]
     factors = []
     for name in names:
@@ -223,15 +237,22 @@ def em_point_mv(model, weights, means, covariances):
     frame, covariance_type = _FRAMES[model]
     p, c = frame.standardized_coordinates(means)
     order = np.argsort(p, kind="stable")
-    standardized = np.asarray(covariances)[order] / np.outer(frame.scale, frame.scale)
-    packed = np.linalg.cholesky(standardized)[:, *np.tril_indices(len(frame.scale))]
     point = {"w": np.asarray(weights, dtype=np.float64)[order], "mu_axis": p[order]}
     if "mu_rest" in model.named_vars:
         point["mu_rest"] = c[order]
-    if covariance_type == "tied":
-        point["chol"] = packed[0]
+    covariances = np.asarray(covariances, dtype=np.float64)[order]
+    sds = np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))
+    if covariance_type == "diag":
+        point["sd"] = sds / frame.scale
+    elif covariance_type == "spherical":
+        point["sd"] = sds[:, 0] / frame.pooled_scale
     else:
-        point.update({f"chol_{j}": value for j, value in enumerate(packed)})
+        standardized = covariances / np.outer(frame.scale, frame.scale)
+        packed = np.linalg.cholesky(standardized)[:, *np.tril_indices(len(frame.scale))]
+        if covariance_type == "tied":
+            point["chol"] = packed[0]
+        else:
+            point.update({f"chol_{j}": value for j, value in enumerate(packed)})
     return point
 
 

@@ -14,6 +14,7 @@ from gmm_bayes.bayes.model_mv import (
     check_model_mv,
     model_frame,
 )
+from gmm_bayes.em.covariance import to_sklearn_shape
 from gmm_bayes.em.multivariate import principal_axis, run_em_mv
 from gmm_bayes.exceptions import ModelMismatchError
 
@@ -33,8 +34,9 @@ def em_fit(x, k, covariance_type):
     means = np.array(
         [x[projection <= np.quantile(projection, q)].mean(axis=0) for q in np.linspace(0.3, 1.0, k)]
     )
-    covariances = np.cov(x, rowvar=False)
-    start = covariances if covariance_type == "tied" else np.stack([covariances] * k)
+    start = to_sklearn_shape(np.stack([np.cov(x, rowvar=False)] * k), covariance_type)
+    if covariance_type in ("spherical", "VII"):
+        start = np.full(k, np.cov(x, rowvar=False).diagonal().mean())
     return run_em_mv(x, np.full(k, 1 / k), means, start, covariance_type=covariance_type, tol=1e-10)
 
 
@@ -91,9 +93,15 @@ def test_sd_prior_matches_the_univariate_default_quantiles():
     np.testing.assert_allclose(ours, univariate, rtol=0.01)
 
 
-def test_diag_and_spherical_are_refused_by_name():
-    with pytest.raises(ValueError, match="covariance_type='diag' is not in the Bayesian model"):
-        build_model_mv(np.random.default_rng(0).normal(size=(10, 2)), 2, covariance_type="VVI")
+@pytest.mark.slow
+@pytest.mark.parametrize("covariance_type", ["diag", "VII"])
+def test_log_likelihood_at_em_estimate_diag_and_spherical(covariance_type):
+    x = gb.load_dataset("faithful2d")
+    em = em_fit(x, 2, covariance_type)
+    model = build_model_mv(x, 2, covariance_type=covariance_type)
+    assert check_model_mv(model, *em[:4]) == pytest.approx(
+        scipy_log_likelihood(x, *em[:3]), rel=1e-10
+    )
 
 
 def test_frame_axis_orders_as_em():
