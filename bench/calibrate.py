@@ -4,7 +4,8 @@ For each K: ``--datasets`` data sets of N = ``--obs`` values drawn from the prio
 EM and ``sample_posterior``'s default sampler (2 chains x ``--draws`` draws on one core each,
 thinned to 99), in ``--jobs`` worker processes; then the uniformity tests of the ranks, the
 rank histograms (``docs/calibration_K{k}.png``), the ranks themselves
-(``bench/results/calibration_K{k}.nc``) and a Markdown table on stdout.
+(``bench/results/calibration_K{k}.csv``) and a Markdown table (on stdout and in
+``bench/results/calibration_K{k}.md``).
 
 Usage: ``python bench/calibrate.py [--components 2 3] [--datasets 200] [--jobs 2] [--seed 0]``
 """
@@ -45,10 +46,12 @@ def main():
         )
         wall = time.perf_counter() - t0
         calib.attrs["wall_seconds"] = round(wall, 1)
-        calib.to_netcdf(RESULTS / f"calibration_K{k}.nc", engine="h5netcdf")
+        calib.to_dataframe().to_csv(RESULTS / f"calibration_K{k}.csv")
         figure = FIGURES / f"calibration_K{k}.png"
         plot_rank_histograms(calib, path=figure)
-        print(_report(calib, wall, args.jobs, figure))
+        report = _report(calib, wall, args.jobs, figure)
+        (RESULTS / f"calibration_K{k}.md").write_text(report + "\n")
+        print(report)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
@@ -58,9 +61,10 @@ def _report(calib, wall, jobs, figure):
     seconds = calib["seconds"].values
     statuses, counts = np.unique(calib["status"].values, return_counts=True)
     lines = [
-        f"\n## K = {a['n_components']}: {calib.sizes['dataset']} data sets of N = {a['n_obs']}",
+        f"## K = {a['n_components']}: {calib.sizes['dataset']} data sets of N = {a['n_obs']}",
         f"sampler {a['sampler']}, {a['chains']} chains x {a['draws']} draws after {a['tune']} "
-        f"tuning steps, thinned to {a['n_ranks']}; {jobs} worker processes",
+        f"tuning steps, thinned to {a['n_ranks']}; {jobs} worker processes; load average "
+        f"{os.getloadavg()[0]:.1f} at the end",
         f"wall {wall:.0f} s; per data set (EM + sampling, one worker): median "
         f"{np.median(seconds):.2f} s, max {seconds.max():.1f} s (the first in each worker "
         "compiles the model)",

@@ -151,7 +151,9 @@ def prior_draws(n_components, n_draws, priors, seed):
 
     placeholder = np.linspace(-1.0, 1.0, max(n_components, 2))
     model = build_model(placeholder, n_components, priors=priors)
-    w, mu, sigma = pm.draw([model["w"], model["mu"], model["sigma"]], n_draws, random_seed=seed)
+    with warnings.catch_warnings():  # numba's object mode for the custom random draws
+        warnings.simplefilter("ignore", UserWarning)
+        w, mu, sigma = pm.draw([model["w"], model["mu"], model["sigma"]], n_draws, random_seed=seed)
     w, mu, sigma = (np.asarray(a, dtype=np.float64).reshape(n_draws, -1) for a in (w, mu, sigma))
     if np.any(np.diff(mu, axis=1) <= 0):
         raise RuntimeError("prior draws of the ordered means are not ascending")
