@@ -14,7 +14,7 @@ from gmm_bayes.bayes.evidence_target import MixtureTarget
 from gmm_bayes.bayes.priors import Priors
 from gmm_bayes.bayes.tempered_smc import smc_log_evidence
 
-__all__ = ["PRESETS", "Evidence", "log_evidence"]
+__all__ = ["PRESETS", "Evidence", "log_evidence", "smc_evidence"]
 
 METHOD = "tempered SMC, random-walk Metropolis moves"
 
@@ -146,14 +146,49 @@ def log_evidence(
         raise ValueError(f"ess_fraction must be in (0, 1), got {ess_fraction!r}")
     target = MixtureTarget.from_data(x, priors.resolve(x, k), k)
     streams = np.random.default_rng(random_seed).spawn(n_runs)
-    runs = np.array(
-        [
-            smc_log_evidence(target, rng, n_particles, n_moves=n_moves, ess_fraction=ess_fraction)[
-                0
-            ]
-            for rng in streams
-        ]
-    )
-    log_ml = float(logsumexp(runs) - np.log(n_runs))
-    se = float(np.std(np.exp(runs - log_ml), ddof=1) / np.sqrt(n_runs))
-    return Evidence(log_ml, se, tuple(runs.tolist()), METHOD, k, n_particles)
+    runs = [
+        smc_log_evidence(target, rng, n_particles, n_moves=n_moves, ess_fraction=ess_fraction)[0]
+        for rng in streams
+    ]
+    return _combine(runs, METHOD, k, n_particles)
+
+
+def smc_evidence(tree):
+    """The log evidence a ``sampler="smc"`` posterior already holds: no extra work.
+
+    The package's own SMC runs (:mod:`~gmm_bayes.bayes.smc`) temper the same target as
+    :func:`log_evidence` (normalized prior), so each run's ``log Z`` is an estimate of the same
+    ``log p(y | K)``: a posterior sampled with ``sampler="smc"`` (or "auto" that fell back to
+    SMC) spares the evidence run for its K.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        From :func:`gmm_bayes.sample_posterior`.
+
+    Returns
+    -------
+    Evidence or None
+        None unless the draws come from the package's own SMC (NUTS has no evidence; PyMC's
+        SMC estimates that of the ordered model, another normalization).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> smc_evidence(xr.DataTree(xr.Dataset(attrs={"sampler": "nutpie"}))) is None
+    True
+    """
+    if tree.attrs.get("sampler") != "smc" or tree.attrs.get("smc_method") != "gmm_bayes":
+        return None
+    runs = np.asarray(tree["diagnostics"]["log_evidence"].values, dtype=np.float64)
+    k = int(tree["posterior"].sizes["component"])
+    n_particles = int(tree["posterior"].sizes["draw"])
+    return _combine(runs, "sample_posterior(sampler='smc') runs: " + METHOD, k, n_particles)
+
+
+def _combine(runs, method, k, n_particles):
+    """The mean of the runs' evidences in log space, and its delta-method se."""
+    runs = np.asarray(runs, dtype=np.float64)
+    log_ml = float(logsumexp(runs) - np.log(runs.size))
+    se = float(np.std(np.exp(runs - log_ml), ddof=1) / np.sqrt(runs.size))
+    return Evidence(log_ml, se, tuple(runs.tolist()), method, int(k), int(n_particles))

@@ -8,6 +8,7 @@ from helpers import exact_groups  # noqa: E402
 
 import gmm_bayes as gb  # noqa: E402
 from gmm_bayes.bayes import Diagnostics, posterior_modes  # noqa: E402
+from gmm_bayes.bayes.evidence import smc_evidence  # noqa: E402
 from gmm_bayes.bayes.model import initial_point, model_data  # noqa: E402
 from gmm_bayes.bayes.smc import smc_target  # noqa: E402
 
@@ -90,3 +91,17 @@ def test_smc_target_likelihood_equals_the_model_s_at_em():
     target = smc_target(model, initial_point(model, em))
     theta = target.pack(em.weights, em.means, em.sigmas)
     np.testing.assert_allclose(target.log_likelihood(theta), [em.log_likelihood], rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_an_smc_posterior_carries_its_evidence():
+    """smc_evidence reads the runs' log Z: the same estimator as log_evidence, so the two agree
+    within their Monte Carlo errors (K=1: log_evidence checked against quadrature)."""
+    x = exact_groups(80, *TRUE, seed=1)
+    tree = gb.sample_posterior(x, 1, sampler="smc", draws=500, chains=4, random_seed=0)
+    carried = smc_evidence(tree)
+    assert carried.n_components == 1 and carried.n_particles == 500 and len(carried.runs) == 4
+    fresh = gb.log_evidence(x, 1, random_seed=1, preset="fast")
+    assert abs(carried.log_ml - fresh.log_ml) < 3 * np.hypot(carried.se, fresh.se) + 0.05
+    nuts = gb.sample_posterior(x, 1, draws=100, tune=100, random_seed=0)
+    assert smc_evidence(nuts) is None
