@@ -107,9 +107,11 @@ def plot_data_density(ax, x, curves, *, column=None, units=None, methods=None):
     -------
     list of matplotlib artists
     """
+    from matplotlib.lines import Line2D
+
     methods = [m for m in (methods or METHOD_STYLES) if _finite(curves, m)]
     grid = curves["x"].values
-    bins = int(np.clip(np.ceil(1.5 * np.sqrt(x.size)), 8, 60))
+    bins = histogram_edges(x)
     heights, _, bars = ax.hist(
         x, bins=bins, density=True, color="0.88", edgecolor="0.65", label=f"data (N={x.size})"
     )
@@ -145,7 +147,7 @@ def plot_data_density(ax, x, curves, *, column=None, units=None, methods=None):
         color, style, _, name = METHOD_STYLES[m]
         dens = curves["density"].sel({"method": m}).values
         artists.append(ax.plot(grid, dens, style, color=color, lw=2, label=name)[0])
-        if m != "sklearn":
+        if m != "sklearn" and curves.sizes["component"] > 1:
             for j, row in enumerate(curves["component_density"].sel({"method": m}).values):
                 artists.append(ax.plot(grid, row, style, color=component_color(j), lw=1)[0])
         artists += _label_spikes(ax, grid, dens, top, m, len(ax.texts))
@@ -153,8 +155,39 @@ def plot_data_density(ax, x, curves, *, column=None, units=None, methods=None):
     ax.set_xlim(grid[0], grid[-1])
     ax.set_xlabel(axis_label(column, units))
     ax.set_ylabel("density")
-    ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles, labels = ax.get_legend_handles_labels()
+    if curves.sizes["component"] > 1:
+        handles.append(Line2D([], [], color="0.4", lw=1))
+        labels.append("weighted components\n(thin; colour per component)")
+    ax.legend(
+        handles, labels, fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1, 1)
+    )
     return artists
+
+
+def histogram_edges(x):
+    """About ``1.5 sqrt(N)`` bins (8 to 60); for data on a recording grid (all values multiples
+    of the smallest gap), edges halfway between grid values and a whole number of grid steps per
+    bin, so that no bin holds one grid value more than its neighbour (the comb a default
+    histogram draws on whole minutes).
+
+    Examples
+    --------
+    >>> histogram_edges(np.array([1.0, 2.0, 2.0, 3.0, 7.0]))[:3].tolist()
+    [0.5, 1.5, 2.5]
+    """
+    bins = int(np.clip(np.ceil(1.5 * np.sqrt(x.size)), 8, 60))
+    values = np.unique(x)
+    if values.size < 2:
+        return bins
+    step = np.diff(values).min()
+    steps = (values - values[0]) / step
+    if not np.allclose(steps, np.round(steps), atol=1e-6):
+        return bins
+    n_values = int(np.round(steps[-1])) + 1
+    per_bin = max(1, round(n_values / bins))
+    n_bins = -(-n_values // per_bin)
+    return values[0] - step / 2 + per_bin * step * np.arange(n_bins + 1)
 
 
 def _finite(curves, method):

@@ -81,7 +81,8 @@ def _elpd_panel(ax, comparison, ks):
             label="difference to best ± its se",
         )
     )
-    for k, y, weight in zip(ks, elpd + se, comparison["stacking_weight"].values, strict=True):
+    weights = comparison["stacking_weight"].values
+    for k, y, weight, good in zip(ks, elpd + se, weights, ok, strict=True):
         artists.append(
             ax.annotate(
                 f"{weight:.2f}",
@@ -90,6 +91,7 @@ def _elpd_panel(ax, comparison, ks):
                 ha="center",
                 textcoords="offset points",
                 fontsize="x-small",
+                color="black" if good else GREY,
             )
         )
     ax.set_title("PSIS-LOO (higher is better; stacking weight above)", fontsize="medium")

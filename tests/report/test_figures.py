@@ -267,3 +267,14 @@ def test_trace_rows_and_thinning(report):
     assert to_hex(line.get_color()) == to_hex(plots.component_color(0))
     assert "one draw in 3" in axes[-1].get_xlabel()
     plt.close(fig)
+
+
+def test_histogram_of_gridded_data_has_the_same_number_of_grid_values_per_bin():
+    # whole minutes, as Old Faithful's waiting times: a default histogram alternates bins of
+    # two and three grid values (a comb); the edges must fall halfway between grid values
+    x = gb.load_dataset("faithful")
+    edges = plots.histogram_edges(x)
+    np.testing.assert_allclose(edges % 1, 0.5)
+    assert len(set(np.round(np.diff(edges), 9))) == 1
+    assert edges[0] < x.min() and x.max() < edges[-1]
+    assert np.isscalar(plots.histogram_edges(np.random.default_rng(0).normal(size=50)))
