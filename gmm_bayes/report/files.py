@@ -263,7 +263,7 @@ def _pages_context(directory, x, results, comparison, settings, meta, elapsed, f
         figs=figs,
         files=sorted(files),
         methods=methods,
-        data_notes=data_notes(results, meta["units"]),
+        data_notes=data_notes(x, results, meta["units"]),
     )
 
 
@@ -272,36 +272,51 @@ def data_resolution(results):
     return getattr(results[0].em, "resolution", None) if results else None
 
 
-def data_notes(results, units=None):
+def data_notes(x, results, units=None):
     """What the data's recording means for the fits, for the top of the page.
 
     Parameters
     ----------
+    x : ndarray, shape (N,)
     results : list of KResult
     units : str, optional
 
     Returns
     -------
     list of str
-        A sentence when EM found a recording grid, and one per heap.
+        A sentence when the values lie on a recording grid (saying whether EM and the
+        posterior used the interval likelihood), and one per heap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data_notes(np.array([1.0, 2.0, 2.0, 3.0, 5.0, 5.0, 5.0, 6.0, 8.0]), [], "min")[0][:44]
+    'These values are recorded on a grid of 1 min'
     """
-    if not results:
-        return []
-    em = results[0].em
+    from gmm_bayes.em.resolution import detect_resolution
+
+    found = detect_resolution(x)
+    used = data_resolution(results)
     unit = f" {units}" if units and units != "none" else ""
     notes = []
-    resolution = getattr(em, "resolution", None)
-    if resolution:
+    if used:
         notes.append(
-            f"These values are recorded on a grid of {resolution:g}{unit}: EM, its BIC and the "
+            f"These values are recorded on a grid of {used:g}{unit}: EM, its BIC and the "
             "posterior use the probability of each value's rounding interval (a bounded "
             "likelihood); scikit-learn's columns use the density likelihood, which ties can "
             "make unbounded."
         )
-    for heap in getattr(em, "heaps", None) or ():
+    elif found.width:
         notes.append(
-            f"Heap: {heap} is recorded far more often than its grid neighbours; a narrow "
-            "component there describes the heap, not a cluster."
+            f"These values are recorded on a grid of {found.width:.4g}{unit}; this report's "
+            "likelihoods (EM, the posterior and scikit-learn) are densities, which tied values "
+            "can make unbounded: a component narrower than the grid describes ties, not a "
+            "cluster."
+        )
+    for value, count in zip(found.heaps, found.heap_counts, strict=True):
+        notes.append(
+            f"Heap: {value:g}{unit} is recorded {count} times, far more often than its grid "
+            "neighbours; a narrow component there describes the heap, not a cluster."
         )
     return notes
 

@@ -216,7 +216,7 @@ def _modes(modes, units):
             {
                 "mode": int(m) + 1,
                 "weight": rounded(at["weight"].item(), at["weight_mcse"].item(), digits=2),
-                "weight_mcse": fmt(at["weight_mcse"].item(), 1),
+                "weight_mcse": fmt(at["weight_mcse"].item(), 2),
                 "params": {
                     p: ", ".join(fmt(v, 3 if p == "w" else 4) for v in at[p].values) for p in PARAMS
                 },
