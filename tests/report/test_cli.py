@@ -59,6 +59,24 @@ def test_help_explains():
     result = run("report", "--help")
     for option in ("--components", "--out", "--draws", "--tune", "--chains", "--seed", "--sampler"):
         assert option in result.stdout
+    for option in ("--evidence", "--full-netcdf", "auto (default)"):
+        assert option in result.stdout
+
+
+def test_report_settings_from_the_command_line(monkeypatch, tmp_path):
+    """The report's defaults (sampler auto, compact NetCDF, no evidence) and their options."""
+    import gmm_bayes.report.pipeline as pipeline
+    from gmm_bayes.cli import main
+
+    seen = []
+    monkeypatch.setattr(
+        pipeline, "write_bundled", lambda out, data, settings, **_: seen.append(settings)
+    )
+    assert main(["report-bundled", "--only", "galaxy", "-q", "--out", str(tmp_path / "r")]) == 0
+    assert (seen[0].sampler, seen[0].evidence, seen[0].full_netcdf) == ("auto", False, False)
+    argv = ["report-bundled", "--only", "galaxy", "-q", "--out", str(tmp_path / "r"), "--evidence"]
+    assert main([*argv, "--full-netcdf", "--sampler", "nutpie"]) == 0
+    assert (seen[1].sampler, seen[1].evidence, seen[1].full_netcdf) == ("nutpie", True, True)
 
 
 def test_parse_components():
