@@ -102,3 +102,32 @@ def test_refuses_mismatches_with_a_remedy(x, fits):
         compare_estimates(x, fits["em"])
     with pytest.raises(ValueError, match="hdi_prob must be in \\(0, 1\\), got 1.5"):
         compare_estimates(x, fits, hdi_prob=1.5)
+
+
+def test_convergence_columns_standard_errors_and_health(x, fits):
+    """Per-parameter r_hat/ESS/MCSE of the draws, EM's standard errors where given, and the
+    posterior row's converged/trustworthy from its typed diagnostics."""
+    from gmm_bayes.bayes import Status
+
+    center, spread = around(fits["em"])
+    tree = fake_posterior(center, spread, chains=4, draws=500)
+    se = fits["em"].standard_errors(x, method="information")
+    ds = compare_estimates(x, fits, tree, standard_errors={"em": se})
+    # iid normal draws: r_hat near 1, bulk ESS near the number of draws (4 x 500), and the
+    # MCSE of the mean near sd / sqrt(draws)
+    assert np.allclose(ds["mu_r_hat"], 1.0, atol=0.01)
+    assert ((ds["mu_ess_bulk"] > 1500) & (ds["mu_ess_bulk"] < 2600)).all()
+    np.testing.assert_allclose(ds["mu_mcse_mean"], ds["mu_sd"] / np.sqrt(2000), rtol=0.2)
+    np.testing.assert_array_equal(ds["mu_se"].sel({"method": "em"}), se["mu"].values)
+    np.testing.assert_array_equal(ds["sigma_se_lower"].sel({"method": "em"}), se["sigma_lower"])
+    assert np.isnan(ds["mu_se"].sel({"method": "sklearn"})).all()
+    np.testing.assert_array_equal(ds["collapsed"].sel({"method": "em"}), fits["em"].collapsed)
+    assert bool(ds["trustworthy"].sel({"method": "em"}))
+    # without sampler statistics the draws cannot be judged: counted as converged
+    assert bool(ds["converged"].sel({"method": "posterior_mean"}))
+    for status in (Status.MULTIMODAL, Status.OK):
+        judged = fake_posterior(center, spread, status=status)
+        row = compare_estimates(x, fits, judged).sel({"method": "posterior_mean"})
+        assert bool(row["converged"]) is bool(row["trustworthy"]) is status.trustworthy
+    with pytest.raises(ValueError, match="standard_errors has methods \\['map'\\]"):
+        compare_estimates(x, fits, tree, standard_errors={"map": se})
