@@ -78,11 +78,13 @@ def sample_posterior(
         Seeds EM, the sampler and the posterior predictive draws: the same seed gives the
         same tree.
     sampler : {"nutpie", "pymc", "smc", "auto"}
-        nutpie's NUTS (default) or PyMC's own, started at EM maxima; "smc": PyMC's tempered
-        SMC from the prior, ``chains`` independent runs of ``draws`` particles
-        (:mod:`~gmm_bayes.bayes.smc`; ``tune`` and ``target_accept`` unused), which weighs
-        the modes; "auto": nutpie first, then SMC when :func:`diagnose` says MULTIMODAL or
-        NOT CONVERGED (root attribute ``sampler_note`` and the verdict say why).
+        nutpie's NUTS (default) or PyMC's own, started at EM maxima; "smc": tempered SMC
+        from the prior, ``chains`` independent runs of ``draws`` particles, which weighs the
+        modes (:mod:`~gmm_bayes.bayes.smc`: the package's vectorized sampler where its
+        likelihood is the model's, else PyMC's ``pm.sample_smc``; ``tune`` and
+        ``target_accept`` unused; root attribute ``smc_method``); "auto": nutpie first,
+        then SMC when :func:`diagnose` says MULTIMODAL or NOT CONVERGED (root attribute
+        ``sampler_note`` and the verdict say why).
     target_accept : float, default 0.9
         NUTS step-size target.
     progressbar : bool, default False
