@@ -94,8 +94,9 @@ def methods_paragraph(x, settings, *, versions, priors, resolution=None, units=N
 def _bayes_sentence(settings, v, priors, unit):
     sigma = priors.sigma
     alpha = f"{priors.alpha[0]:g}"
+    units_text = f" (data in{unit})" if unit else ""
     sigma_text = (
-        f"sigma_k^2 ~ InverseGamma({sigma.alpha:g}, {sigma.beta:.4g}{unit}^2)"
+        f"sigma_k^2 ~ InverseGamma(shape {sigma.alpha:g}, scale {sigma.beta:.4g})"
         if getattr(sigma, "beta", None) is not None
         else f"sigma_k ~ {sigma!r}"
     )
@@ -111,8 +112,9 @@ def _bayes_sentence(settings, v, priors, unit):
     }[settings.sampler]
     return (
         f"The Bayesian model (PyMC {v.get('pymc', '')}) marginalizes the component labels, "
-        f"with w ~ Dirichlet({alpha}, ..., {alpha}), mu_k ~ Normal({priors.mu_loc:.4g}, "
-        f"{priors.mu_sd:.4g}{unit}) with ordered means, and {sigma_text}; its posterior was "
+        f"with w ~ Dirichlet({alpha}, ..., {alpha}), mu_k ~ Normal(mean {priors.mu_loc:.4g}, "
+        f"sd {priors.mu_sd:.4g}) with ordered means, and {sigma_text}{units_text}; its "
+        "posterior was "
         f"sampled by {sampler}, {settings.chains} chains of {settings.draws} draws after "
         f"{settings.tune} tuning steps (seed {settings.seed})."
     )

@@ -6,6 +6,7 @@ Both pages of a data set render one context (:func:`dataset_context`) through ji
 is read from typed fields (:class:`gmm_bayes.bayes.Status`); the verdict prose is only shown.
 """
 
+import re
 import shlex
 
 from gmm_bayes.compare import SIGN_CONVENTION
@@ -30,16 +31,22 @@ _NEXT_SAMPLER = "smc"
 def md_cell(text):
     """Text safe in a Markdown table: no raw HTML (renderers pass it through), pipes, newlines.
 
-    Only ``&`` and ``<`` can start markup; they are backslash-escaped (CommonMark), so the plain
-    file holds no HTML entities and ``>=`` stays readable.
+    Only ``<`` before a letter, ``/``, ``!`` or ``?`` (a tag) and ``&`` before a letter or
+    ``#`` (an entity) can start markup; those are backslash-escaped (CommonMark), so the plain
+    file holds no HTML entities and ``>=``, ``<=`` or ``R & D`` stay as they are.
 
     Examples
     --------
-    >>> print(md_cell("a|b <i> & c"))
-    a\\|b \\<i> \\& c
+    >>> print(md_cell("a|b <i> &amp; <= c & d"))
+    a\\|b \\<i> \\&amp; <= c & d
     """
-    text = str(text).replace("\\", "\\\\").replace("&", "\\&").replace("<", "\\<")
+    text = str(text).replace("\\", "\\\\")
+    text = _TAG_START.sub(r"\\\g<0>", text)
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+#: what starts raw HTML in CommonMark: a tag or an entity
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])|&(?=[A-Za-z#])")
 
 
 def md_code(text):
