@@ -271,47 +271,52 @@ def density_caption(spikes):
 
 
 def _diagnostic_figures(figdir, r, column, units):
+    """PPC and LOO-PIT (when the tree holds the pointwise groups), rank plots, and the energy
+    and trace plots of a sampler with trajectories (NUTS; SMC particles have no order)."""
     from functools import partial
 
     from gmm_bayes.report import figures_diagnostics as diagnostics
 
-    k = r.k
-    draws = [
-        (
-            partial(diagnostics.plot_ppc, column=column, units=units),
-            "ppc",
-            "Posterior predictive check (ArviZ): kernel density estimates "
-            "of 40 replicated data sets (blue) and of the data (black).",
-            "Posterior predictive density check",
-        ),
-        (
-            diagnostics.plot_loo_pit,
-            "loo_pit",
-            "LOO-PIT (ArviZ): difference between the ECDF of the "
-            "leave-one-out PIT values and the uniform CDF; p is the uniformity test's p-value "
-            "(pot_c); highlighted points are the observations driving a deviation. No envelope "
-            "is drawn.",
-            "LOO-PIT calibration check",
-        ),
+    smc = r.tree.attrs.get("sampler") == "smc"
+    lines = "independent SMC run" if smc else "chain"
+    draws = []
+    if {"posterior_predictive", "log_likelihood"} <= set(r.tree.children):
+        draws += [
+            (
+                partial(diagnostics.plot_ppc, column=column, units=units),
+                "ppc",
+                "Posterior predictive check (ArviZ): kernel density estimates of "
+                f"{diagnostics.PPC_SAMPLES} replicated data sets (blue) and of the data (black).",
+                "Posterior predictive density check",
+            ),
+            (
+                diagnostics.plot_loo_pit,
+                "loo_pit",
+                "LOO-PIT (ArviZ): difference between the ECDF of the leave-one-out PIT values "
+                "and the uniform CDF; p is the uniformity test's p-value (pot_c); highlighted "
+                "points are the observations driving a deviation. No envelope is drawn.",
+                "LOO-PIT calibration check",
+            ),
+        ]
+    draws.append(
         (
             diagnostics.plot_rank,
             "rank",
-            "Rank plots (ArviZ): for each parameter and component, the "
-            "ECDF difference of each chain's ranks; p is the uniformity test's p-value, and "
-            "highlighted points show where a chain departs from the others.",
-            "Rank plots of each parameter and component per chain",
-        ),
-    ]
+            f"Rank plots (ArviZ): for each parameter and component, one line per {lines}: the "
+            "ECDF difference of its ranks among all draws; p is the multi-chain uniformity "
+            "test's p-value, and highlighted points show where one departs from the others.",
+            f"Rank plots of each parameter and component, one line per {lines}",
+        )
+    )
     stats = r.tree.children.get("sample_stats")
-    if stats is not None and "energy" in stats:
+    if not smc and stats is not None and "energy" in stats:
         draws.append(
             (
                 diagnostics.plot_energy,
                 "energy",
-                "Energy plot (ArviZ): marginal energy and "
-                "energy transition distributions with each chain's BFMI; a transition "
-                "distribution much narrower than the marginal (BFMI < 0.3) means slow "
-                "exploration.",
+                "Energy plot (ArviZ): marginal energy and energy transition distributions with "
+                "each chain's BFMI; a transition distribution much narrower than the marginal "
+                "(BFMI < 0.3) means slow exploration.",
                 "Energy distributions of the sampler",
             )
         )
@@ -319,15 +324,15 @@ def _diagnostic_figures(figdir, r, column, units):
         _save(
             draw(r.tree).get_viz("figure"),
             figdir,
-            f"{name}_K{k}.png",
+            f"{name}_K{r.k}.png",
             caption,
-            f"{alt}, K = {k}",
-            k,
+            f"{alt}, K = {r.k}",
+            r.k,
             "diagnostics",
         )
         for draw, name, caption, alt in draws
     ]
-    return records + [_trace(figdir, r)]
+    return records if smc else [*records, _trace(figdir, r)]
 
 
 def _trace(figdir, r):
@@ -345,8 +350,9 @@ def _trace(figdir, r):
         fig,
         figdir,
         f"trace_K{r.k}.png",
-        "Traces of every chain (line style) for each component (colour): chains that stay "
-        "apart, or components that swap, show as separated or crossing bands.",
+        "Traces of every chain (line style) for each component (colour), thinned to at most "
+        f"{diagnostics.TRACE_DRAWS} draws per chain: chains that stay apart, or components "
+        "that swap, show as separated or crossing bands.",
         f"Trace plots of the parameters, K = {r.k}",
         r.k,
         "diagnostics",

@@ -20,6 +20,10 @@ __all__ = [
 
 #: passed explicitly: a tree read back from NetCDF may carry ``sample_dims`` as a JSON string
 SAMPLE_DIMS = ["chain", "draw"]
+#: replicated data sets drawn in the posterior predictive check
+PPC_SAMPLES = 40
+#: draws per chain shown in a trace plot (every n-th when there are more)
+TRACE_DRAWS = 250
 #: line styles of chains 1-4 (then again) in trace plots
 CHAIN_STYLES = ("-", "--", ":", "-.")
 
@@ -86,7 +90,7 @@ def plot_pair(ax, posterior, maxima=None, *, max_points=2000, seed=0):
     return artists
 
 
-def plot_trace(axes, posterior, *, max_draws=250):
+def plot_trace(axes, posterior, *, max_draws=TRACE_DRAWS):
     """Traces of every chain, one row per parameter, one colour per component.
 
     Parameters
@@ -166,7 +170,7 @@ def plot_rank(tree):
     )
 
 
-def plot_ppc(tree, *, num_samples=40, column=None, units=None):
+def plot_ppc(tree, *, num_samples=PPC_SAMPLES, column=None, units=None):
     """Posterior predictive check (ArviZ): kernel density estimates of ``num_samples``
     replicated data sets against the data's, the x-axis labelled with the data's column."""
     import arviz_plots as azp

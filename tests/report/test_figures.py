@@ -278,3 +278,17 @@ def test_histogram_of_gridded_data_has_the_same_number_of_grid_values_per_bin():
     assert len(set(np.round(np.diff(edges), 9))) == 1
     assert edges[0] < x.min() and x.max() < edges[-1]
     assert np.isscalar(plots.histogram_edges(np.random.default_rng(0).normal(size=50)))
+
+
+def test_smc_posteriors_get_no_trace_and_their_rank_caption_says_runs(report, tmp_path):
+    r = report["results"][1]
+    tree = r.tree.copy()
+    tree.attrs["sampler"] = "smc"  # SMC particles have no order: a trace would mean nothing
+    smc = type(r)(**{**vars(r), "tree": tree})
+    records = figure_set.write_figures(tmp_path / "fig", report["x"], [smc], report["comparison"])
+    kinds = {f.file.split("/")[1].split("_K")[0] for f in records}
+    assert "trace" not in kinds and "rank" in kinds
+    rank = next(f for f in records if "rank" in f.file)
+    assert "independent SMC run" in rank.caption and "chain" not in rank.caption.split(":")[1]
+    nuts = next(f for f in report["figs"] if f.file == "fig/rank_K2.png")
+    assert "one line per chain" in nuts.caption
