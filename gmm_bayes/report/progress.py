@@ -99,7 +99,9 @@ class Progress:
         """One step done: ``line`` says which."""
         self.done += 1
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=_short(line))
+            from rich.markup import escape  # "[galaxy]" is text, not a rich style
+
+            self._bar.update(self._task, advance=1, description=escape(_short(line)))
         elif self._emit is not None:
             self._emit(f"[{self.done}/{max(self.total, self.done)}] {line}")
 

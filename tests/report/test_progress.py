@@ -31,10 +31,11 @@ def test_bar_shows_the_step_count_and_time_left():
     progress = Progress(bar=True, stream=stream)
     progress.plan(4)
     for k in range(3):
-        progress.step(f"K={k + 1}")
+        progress.step(f"[galaxy] K={k + 1}")
     progress.close()
     text = stream.getvalue()
     assert "3/4" in text and "left" in text
+    assert "[galaxy] K=3" in text  # shown as text, not read as a rich style
 
 
 def test_phases_add_up_and_a_callable_becomes_a_progress():
