@@ -137,7 +137,12 @@ def _choice(figdir, comparison):
         "k_comparison.png",
         choice_caption(comparison),
         "Model comparison against the number of components K: elpd differences, BIC and ICL"
-        + (", and p(K | y)" if evidence else ""),
+        + (", and p(K | y)" if evidence else "")
+        + (
+            f"; recommended K = {figures_choice.recommended_k(comparison)}"
+            if figures_choice.recommended_k(comparison)
+            else ""
+        ),
         None,
         "choice",
     )
@@ -145,6 +150,8 @@ def _choice(figdir, comparison):
 
 def choice_caption(comparison):
     """The caption of the K-comparison figure, saying only what :func:`plot_choice` draws."""
+    from gmm_bayes.report.figures_choice import recommended_k
+
     failed = not comparison["trustworthy"].values.all()
     parts = [
         "Left: PSIS-LOO elpd of each K with its standard error (circles) and its difference "
@@ -166,8 +173,8 @@ def choice_caption(comparison):
     ]
     if "p_k" in comparison:
         parts.append("Right: p(K | y) from each K's log evidence, with its Monte Carlo se.")
-    if comparison.attrs.get("recommended_k"):
-        parts.append(f"Yellow band: the recommended K = {comparison.attrs['recommended_k']}.")
+    if recommended_k(comparison):
+        parts.append(f"Yellow band: the recommended K = {recommended_k(comparison)}.")
     return " ".join(parts)
 
 
@@ -196,7 +203,8 @@ def _fit_figures(figdir, x, r, column, units):
             figdir,
             f"density_K{k}.png",
             density_caption(spikes),
-            f"Histogram of the data with the fitted mixture densities for K = {k}",
+            f"Histogram of the data with the fitted mixture densities for K = {k}"
+            + "".join(f"; clipped {spike}" for spike in spikes),
             k,
             "fit",
         )

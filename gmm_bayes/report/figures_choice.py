@@ -5,7 +5,7 @@ import numpy as np
 
 from gmm_bayes.report.figures import GREY
 
-__all__ = ["plot_choice"]
+__all__ = ["plot_choice", "recommended_k"]
 
 #: Okabe-Ito colours of the V (unequal variances) and E (equal variances) models
 MODEL_COLORS = {"em": "#D55E00", "em_tied": "#009E73"}
@@ -38,13 +38,19 @@ def plot_choice(axes, comparison):
     artists = _elpd_panel(axes[0], comparison, ks) + _bic_panel(axes[1], comparison, ks)
     if len(axes) > 2:
         artists += _evidence_panel(axes[2], comparison, ks)
-    best = comparison.attrs.get("recommended_k")
+    best = recommended_k(comparison)
     for ax in axes:
         ax.set_xticks(ks)
         ax.set_xlabel("K (components)")
-        if best is not None and best > 0:
+        if best is not None:
             artists.append(ax.axvspan(best - 0.4, best + 0.4, color=HIGHLIGHT, alpha=0.3, lw=0))
     return artists
+
+
+def recommended_k(comparison):
+    """The K ``compare_components`` recommends, or None (no attribute, or -1: none)."""
+    k = int(comparison.attrs.get("recommended_k", -1))
+    return k if k > 0 else None
 
 
 def _elpd_panel(ax, comparison, ks):

@@ -292,3 +292,20 @@ def test_smc_posteriors_get_no_trace_and_their_rank_caption_says_runs(report, tm
     assert "independent SMC run" in rank.caption and "chain" not in rank.caption.split(":")[1]
     nuts = next(f for f in report["figs"] if f.file == "fig/rank_K2.png")
     assert "one line per chain" in nuts.caption
+
+
+@pytest.mark.parametrize("recommended", [-1, 2])
+def test_choice_marks_the_recommended_k_only_when_there_is_one(report, recommended):
+    comparison = report["comparison"].assign_attrs(recommended_k=recommended)
+    fig, axes = plt.subplots(1, 2)
+    figures_choice.plot_choice(axes, comparison)
+    bands = [
+        p for p in axes[0].patches if to_hex(p.get_facecolor()) == figures_choice.HIGHLIGHT.lower()
+    ]
+    assert len(bands) == (recommended > 0)
+    if bands:
+        assert bands[0].get_x() == pytest.approx(recommended - 0.4)
+    plt.close(fig)
+    caption = figure_set.choice_caption(comparison)
+    assert ("recommended K = 2" in caption) == (recommended > 0)
+    assert "K = -1" not in caption
