@@ -66,8 +66,8 @@ def _report(calib, wall, jobs, figure):
         f"tuning steps, thinned to {a['n_ranks']}; {jobs} worker processes; load average "
         f"{os.getloadavg()[0]:.1f} at the end",
         f"wall {wall:.0f} s; per data set (EM + sampling, one worker): median "
-        f"{np.median(seconds):.2f} s, max {seconds.max():.1f} s (the first in each worker "
-        "compiles the model)",
+        f"{np.median(seconds):.2f} s wall, {np.median(calib['cpu_seconds']):.2f} s CPU; max "
+        f"{seconds.max():.1f} s (the first in each worker compiles the model)",
         f"failed fits: {a['n_failed']}; EM fit with a collapsed component: "
         f"{int(calib['em_collapsed'].sum())}; diagnostics: "
         + ", ".join(f"{s} {c}" for s, c in zip(statuses, counts, strict=True)),
