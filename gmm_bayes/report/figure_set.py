@@ -84,7 +84,18 @@ def _save(fig, figdir, name, caption, alt, k, section):
 
 def save_png(fig, path):
     """Write ``fig`` as a ``DPI`` PNG of at most 256 colours (a third of the bytes of a
-    true-colour one, the same to the eye for line art), and close it."""
+    true-colour one, the same to the eye for line art), and close it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, matplotlib.pyplot as plt
+    >>> from PIL import Image
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_png(plt.figure(figsize=(4, 2)), pathlib.Path(folder) / "f.png")
+    ...     with Image.open(pathlib.Path(folder) / "f.png") as image:
+    ...         print(image.size, image.mode)
+    (600, 300) P
+    """
     import matplotlib.pyplot as plt
     from PIL import Image
 
@@ -262,7 +273,13 @@ def _fit_figures(figdir, x, r, column, units):
 
 
 def density_caption(spikes):
-    """The density figure's caption; ``spikes`` are the written peak heights, if any."""
+    """The density figure's caption; ``spikes`` are the written peak heights, if any.
+
+    Examples
+    --------
+    >>> density_caption(["gmm_bayes EM peak 70.7"]).split(". ")[-1]
+    'Curves above the y-axis are clipped and their peak heights written: gmm_bayes EM peak 70.7.'
+    """
     text = (
         "Histogram and rug of the data; the posterior predictive density (solid black: mean "
         "of the mixture density over draws) with its pointwise band (grey), EM (dashed) and "

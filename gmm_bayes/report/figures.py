@@ -23,6 +23,7 @@ __all__ = [
     "METHOD_STYLES",
     "axis_label",
     "component_color",
+    "histogram_edges",
     "plain_text",
     "plot_classification",
     "plot_data_density",
@@ -57,7 +58,13 @@ RUG_HEIGHT = 0.06
 
 
 def component_color(j):
-    """The colour of component ``j`` (numbered from 0) in every figure."""
+    """The colour of component ``j`` (numbered from 0) in every figure.
+
+    Examples
+    --------
+    >>> component_color(0), component_color(len(COMPONENT_COLORS))
+    ('#332288', '#332288')
+    """
     return COMPONENT_COLORS[j % len(COMPONENT_COLORS)]
 
 
@@ -66,17 +73,34 @@ def plain_text(text):
 
     Without a ``$`` pair matplotlib draws ``_`` and ``\\`` literally, so escaping ``$`` alone is
     enough for labels taken from data.
+
+    Examples
+    --------
+    >>> print(plain_text("$x_1$"))
+    \\$x_1\\$
     """
     return str(text).replace("$", r"\$")
 
 
 def spike_label(method, height):
-    """The text written beside a clipped density peak, e.g. ``'gmm_bayes EM peak 1.78'``."""
+    """The text written beside a clipped density peak.
+
+    Examples
+    --------
+    >>> spike_label("em", 1.7812)
+    'gmm_bayes EM peak 1.78'
+    """
     return f"{METHOD_STYLES[method][3]} peak {height:.3g}"
 
 
 def axis_label(column, units):
-    """The data axis' label: ``column [units]``, shown literally."""
+    """The data axis' label: ``column [units]``, shown literally.
+
+    Examples
+    --------
+    >>> print(axis_label("price $", "USD"), axis_label(None, "none"))
+    price \\$ [USD] value
+    """
     label = plain_text(column or "value")
     if units and units != "none":
         label += f" [{plain_text(units)}]"
@@ -106,6 +130,18 @@ def plot_data_density(ax, x, curves, *, column=None, units=None, methods=None):
     Returns
     -------
     list of matplotlib artists
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb, matplotlib.pyplot as plt
+    >>> from gmm_bayes.compare import compare_estimates, density_curves
+    >>> x = gb.load_dataset("faithful")
+    >>> curves = density_curves(x, compare_estimates(x, {"em": gb.fit_em(x, 2, random_state=0)}))
+    >>> fig, ax = plt.subplots()
+    >>> _ = plot_data_density(ax, x, curves)
+    >>> [line.get_linestyle() for line in ax.get_lines() if line.get_label() == "gmm_bayes EM"]
+    ['--']
+    >>> plt.close(fig)
     """
     from matplotlib.lines import Line2D
 
@@ -239,6 +275,18 @@ def plot_forest(axes, estimates):
     Returns
     -------
     list of matplotlib artists
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb, matplotlib.pyplot as plt
+    >>> from gmm_bayes.compare import compare_estimates
+    >>> x = gb.load_dataset("faithful")
+    >>> est = compare_estimates(x, {"em": gb.fit_em(x, 2, random_state=0)})
+    >>> fig, axes = plt.subplots(1, 3)
+    >>> _ = plot_forest(axes, est)
+    >>> [label.get_text() for label in axes[0].get_yticklabels()]
+    ['component 1', 'component 2']
+    >>> plt.close(fig)
     """
     artists = []
     k = estimates.sizes["component"]
@@ -341,6 +389,17 @@ def plot_classification(ax, classes, *, column=None, units=None):
     Returns
     -------
     list of matplotlib artists
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, xarray as xr
+    >>> classes = xr.Dataset({"component": ("obs", [0, 1]), "uncertainty": ("obs", [0.1, 0.3])},
+    ...                      coords={"x": ("obs", [1.0, 2.0])})
+    >>> fig, ax = plt.subplots()
+    >>> _ = plot_classification(ax, classes)
+    >>> ax.collections[0].get_offsets().tolist()
+    [[1.0, 0.1], [2.0, 0.3]]
+    >>> plt.close(fig)
     """
     from matplotlib.lines import Line2D
 

@@ -33,6 +33,22 @@ def plot_choice(axes, comparison):
     Returns
     -------
     list of matplotlib artists
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, xarray as xr
+    >>> columns = {"elpd_loo": [-250.0, -240.0], "elpd_loo_se": [9.0, 8.0],
+    ...            "elpd_diff": [-10.0, 0.0], "elpd_diff_se": [4.0, 0.0], "loo_rank": [1, 0],
+    ...            "stacking_weight": [0.1, 0.9], "trustworthy": [True, False],
+    ...            "em_bic": [500.0, 480.0], "em_icl": [500.0, 490.0],
+    ...            "em_degenerate": [False, False]}
+    >>> comparison = xr.Dataset({name: ("K", v) for name, v in columns.items()},
+    ...                         coords={"K": [1, 2]})
+    >>> fig, axes = plt.subplots(1, 2)
+    >>> _ = plot_choice(axes, comparison)
+    >>> [line.get_label() for line in axes[1].get_lines()]
+    ['BIC V (unequal variances)', 'ICL V (unequal variances)']
+    >>> plt.close(fig)
     """
     ks = comparison["K"].values
     artists = _elpd_panel(axes[0], comparison, ks) + _bic_panel(axes[1], comparison, ks)
@@ -48,7 +64,14 @@ def plot_choice(axes, comparison):
 
 
 def recommended_k(comparison):
-    """The K ``compare_components`` recommends, or None (no attribute, or -1: none)."""
+    """The K ``compare_components`` recommends, or None (no attribute, or -1: none).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> recommended_k(xr.Dataset(attrs={"recommended_k": 3})), recommended_k(xr.Dataset())
+    (3, None)
+    """
     k = int(comparison.attrs.get("recommended_k", -1))
     return k if k > 0 else None
 

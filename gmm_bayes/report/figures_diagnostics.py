@@ -46,6 +46,17 @@ def plot_pair(ax, posterior, maxima=None, *, max_points=2000, seed=0):
     Returns
     -------
     list of matplotlib artists
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> post = xr.Dataset({p: (("chain", "draw", "component"), rng.random((2, 100, 2)))
+    ...                    for p in ("w", "mu", "sigma")})
+    >>> fig, ax = plt.subplots()
+    >>> len(plot_pair(ax, post, max_points=50)), ax.get_xlabel()
+    (2, 'mean mu')
+    >>> plt.close(fig)
     """
     from matplotlib.lines import Line2D
 
@@ -106,6 +117,17 @@ def plot_trace(axes, posterior, *, max_draws=TRACE_DRAWS):
     Returns
     -------
     list of matplotlib artists
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> post = xr.Dataset({p: (("chain", "draw", "component"), rng.random((2, 100, 2)))
+    ...                    for p in ("w", "mu", "sigma")})
+    >>> fig, axes = plt.subplots(3, 1)
+    >>> len(plot_trace(axes, post, max_draws=50)), axes[-1].get_xlabel()
+    (12, 'draw (one draw in 2; line style: chain)')
+    >>> plt.close(fig)
     """
     artists = []
     step = -(-posterior.sizes["draw"] // max_draws)
@@ -134,7 +156,16 @@ def _free(posterior, var_names):
 
 
 def numbered_from_one(tree):
-    """A tree holding only the posterior, its components numbered 1..K (for labels)."""
+    """A tree holding only the posterior, its components numbered 1..K (for labels).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> post = xr.Dataset({"mu": (("chain", "draw", "component"), np.zeros((2, 3, 2)))})
+    >>> tree = xr.DataTree.from_dict({"posterior": post})
+    >>> numbered_from_one(tree)["posterior"]["component"].values.tolist()
+    [1, 2]
+    """
     import xarray as xr
 
     post = tree["posterior"].to_dataset()
@@ -147,6 +178,17 @@ def plot_rank(tree):
     """Rank plots (ECDF difference per chain, ArviZ): a row per parameter, a column per component.
 
     Titles read ``w[1]``, ``mu[2]``: parameter and component.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> post = xr.Dataset({p: (("chain", "draw", "component"), rng.random((2, 50, 2)))
+    ...                    for p in ("w", "mu", "sigma")})
+    >>> pc = plot_rank(xr.DataTree.from_dict({"posterior": post}))
+    >>> sorted(ax.get_title() for ax in pc.get_viz("figure").axes)[:3]
+    ['mu[1]', 'mu[2]', 'sigma[1]']
+    >>> plt.close("all")
     """
     import arviz_plots as azp
     from arviz_base.labels import BaseLabeller
