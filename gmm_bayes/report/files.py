@@ -233,7 +233,7 @@ def write_dataset(directory, *, x, results, comparison, settings, meta, elapsed,
 def _pages_context(directory, x, results, comparison, settings, meta, elapsed, figs):
     from gmm_bayes.bayes import Priors
 
-    recommended = int(comparison.attrs.get("recommended_k", -1))
+    recommended = int(comparison.attrs["recommended_k"])
     ks = [k_context(r, comparison, units=meta["units"], recommended=recommended) for r in results]
     notebook = None
     if meta["notebook"]:

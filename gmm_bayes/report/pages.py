@@ -128,7 +128,7 @@ def dataset_context(
         ``figures`` (by section and K).
     """
     attrs = comparison.attrs
-    recommended = _recommended(comparison, ks)
+    recommended = _recommended(comparison)
     return {
         **meta,
         "n": n,
@@ -153,25 +153,10 @@ def dataset_context(
     }
 
 
-def _recommended(comparison, ks):
-    """The recommended K (None: none), from compare_components; before it named one, the
-    smallest trustworthy K within 2 se of the best trustworthy elpd_loo."""
-    if "recommended_k" in comparison.attrs:
-        k = int(comparison.attrs["recommended_k"])
-        return k if k > 0 else None
-    trusted = [
-        kc for kc in ks if kc["trustworthy"] and kc["row"]["elpd_loo"] == kc["row"]["elpd_loo"]
-    ]
-    if not trusted:
-        return None
-    best = max(trusted, key=lambda kc: kc["row"]["elpd_loo"])
-    close = [
-        kc["k"]
-        for kc in trusted
-        if best["row"]["elpd_loo"] - kc["row"]["elpd_loo"]
-        <= 2 * max(kc["row"]["elpd_diff_se"], 0.0)
-    ]
-    return min(close)
+def _recommended(comparison):
+    """The recommended K of :func:`gmm_bayes.compare.compare_components`, or None."""
+    k = int(comparison.attrs["recommended_k"])
+    return k if k > 0 else None
 
 
 def _answer(recommended, ks, attrs):
@@ -179,28 +164,15 @@ def _answer(recommended, ks, attrs):
     chosen = next((kc for kc in ks if kc["k"] == recommended), None)
     for kc in ks:
         kc["recommended"] = kc["k"] == recommended
-    if chosen is None:
-        return {
-            "k": None,
-            "css": "bad",
-            "rule": attrs.get("recommended_rule", ""),
-            "reason": attrs.get(
-                "recommended_reason",
-                "No K has a posterior that passed its diagnostics with a healthy EM fit.",
-            ),
-        }
-    return {
+    answer = {
         "k": recommended,
-        "css": chosen["css"],
-        "rule": attrs.get(
-            "recommended_rule",
-            "the smallest K whose posterior passed its diagnostics, within 2 standard errors "
-            "of the best such elpd_loo",
-        ),
-        "reason": attrs.get("recommended_reason", attrs["agreement"]),
-        "status": chosen["status"],
-        "sampler": chosen["sampler"],
+        "rule": attrs["recommended_rule"],
+        "reason": attrs["recommended_reason"],
+        "css": "bad",
     }
+    if chosen is not None:
+        answer.update(css=chosen["css"], status=chosen["status"], sampler=chosen["sampler"])
+    return answer
 
 
 def _next_steps(ks, meta, settings):

@@ -75,7 +75,7 @@ def k_context(result, comparison, *, units=None, recommended=None):
     status = Status(row["status"])
     diag = result.diagnostics
     est = result.estimates
-    trusted = bool(row.get("trustworthy", status.trustworthy))
+    trusted = bool(row["trustworthy"])
     fits = [str(m) for m in est["method"].values if m not in ("posterior_mean", *_CSV_ONLY)]
     shown = [*fits, "posterior_mean"] if "posterior_mean" in est["method"].values else fits
     modes = _modes(result.modes, units) if _several_modes(result.modes) else None
@@ -103,7 +103,7 @@ def k_context(result, comparison, *, units=None, recommended=None):
         "warnings": result.warnings,
         "seconds": f"{result.seconds:.1f}",
         "em_degenerate": bool(result.em.degenerate),
-        "collapse": row.get("em_collapse", ""),
+        "collapse": row["em_collapse"],
     }
 
 
@@ -173,7 +173,7 @@ def _why(status, diag, row):
     if diag.sigma_outside_prior:
         comps = ", ".join(str(j + 1) for j in diag.sigma_outside_prior)
         reasons.append(f"EM sigma of component {comps} outside the prior's 95%")
-    high_k = int(row.get("pareto_k_bad", 0)) + int(row.get("pareto_k_very_bad", 0))
+    high_k = int(row["pareto_k_bad"]) + int(row["pareto_k_very_bad"])
     if high_k:
         reasons.append(f"Pareto k high for {high_k} observations")
     if diag.n_max_treedepth:
