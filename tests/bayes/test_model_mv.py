@@ -7,11 +7,13 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import gmm_bayes as gb
+from gmm_bayes.bayes.model import to_value_space
 from gmm_bayes.bayes.model_mv import (
     MU_SCALE,
     SD_PRIOR,
     build_model_mv,
     check_model_mv,
+    em_point_mv,
     model_frame,
 )
 from gmm_bayes.em.covariance import to_sklearn_shape
@@ -84,6 +86,24 @@ def test_prior_draws_are_ordered_and_in_the_data_units():
     ig = stats.invgamma(SD_PRIOR[0], scale=SD_PRIOR[1])
     for column in range(2):
         assert stats.kstest(sds[..., column].ravel(), ig.cdf).pvalue > 1e-3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_log_density_follows_a_change_of_units(covariance_type):
+    """x D + b (D diagonal, a sign flip too): the whole log density (priors and likelihood, no
+    transform Jacobians) at the mapped estimate is the original minus N log |det D|."""
+    x = gb.load_dataset("faithful2d")
+    em = em_fit(x, 2, covariance_type)
+    d, b = np.array([60.0, -1.0]), np.array([3.0, -5.0])  # eruptions in seconds, waiting negated
+    mapped = (em.weights, em.means * d + b, em.covariances * np.outer(d, d))
+    densities = []
+    for data, estimate in [(x, em[:3]), (x * d + b, mapped)]:
+        model = build_model_mv(data, 2, covariance_type=covariance_type)
+        logp = model.compile_logp(jacobian=False, mode="FAST_COMPILE")  # evaluated once
+        densities.append(float(logp(to_value_space(model, em_point_mv(model, *estimate)))))
+    shift = len(x) * np.log(np.abs(d).prod())
+    assert densities[1] == pytest.approx(densities[0] - shift, rel=1e-10)
 
 
 def test_sd_prior_matches_the_univariate_default_quantiles():
