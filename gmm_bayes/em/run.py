@@ -69,7 +69,7 @@ def run_em(source, params, step, *, tol, max_iter):
     ----------
     source : DataSource
     params : tuple of ndarray, shape (K,)
-        Starting ``(weights, means, variances)``.
+        Starting ``(weights, means, variances)``, put in the step's model by ``step.constrain``.
     step : Step
     tol : float
     max_iter : int
@@ -89,7 +89,7 @@ def run_em(source, params, step, *, tol, max_iter):
     >>> run.converged, run.means.round(6).tolist(), run.healthy
     (True, [-2.0, 2.0], True)
     """
-    weights, means, variances = params
+    weights, means, variances = step.constrain(*params)
     with np.errstate(invalid="ignore", over="ignore"):
         log_likelihood, *stats = source.em_pass(weights, means, variances)
     history = [log_likelihood]

@@ -111,6 +111,22 @@ class Step(abc.ABC):
         """The step for a fit with ``k`` components (the search fits fewer on its way to K)."""
         return self
 
+    def constrain(self, weights, means, variances):
+        """A start in this step's model: for "tied", every variance replaced by their
+        weighted mean (a start with unequal variances is not a tied mixture, and the first
+        M-step would seem to lower the likelihood).
+
+        Examples
+        --------
+        >>> step = MaximumLikelihoodStep(0.0, covariance_type="tied")
+        >>> step.constrain(np.array([0.25, 0.75]), np.zeros(2), np.array([1.0, 5.0]))[2].tolist()
+        [4.0, 4.0]
+        """
+        if self.tied:
+            weights = np.asarray(weights, dtype=np.float64)
+            variances = np.full(weights.size, np.dot(weights, variances) / weights.sum())
+        return weights, means, variances
+
 
 @dataclass(frozen=True)
 class MaximumLikelihoodStep(Step):

@@ -137,3 +137,24 @@ def test_dask_arrays_fit_the_tied_model_and_refuse_a_resolution():
     assert chunked.covariance_type == "tied"
     with pytest.raises(ValueError, match="not available for dask arrays"):
         gb.fit_em(da.from_array(x, chunks=100), 2, resolution=1.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("resolution", [None, "grid"])
+def test_tied_em_never_lowers_the_likelihood(seed, resolution):
+    # the search's starts have unequal variances: they are pooled before the first pass, so
+    # the history starts inside the tied model and every exact M-step (reg_covar=0) climbs
+    rng = np.random.default_rng(seed)
+    k, h = int(rng.integers(1, 4)), float(rng.choice([0.1, 0.5, 1.0]))
+    x = rng.normal(rng.uniform(-5, 5, k)[rng.integers(0, k, 300)], rng.uniform(0.3, 2))
+    x = np.round(x / h) * h
+    fit = gb.fit_em(
+        x,
+        k + 1,
+        covariance_type="tied",
+        resolution=None if resolution is None else h,
+        reg_covar=0.0,
+        tol=1e-8,
+        random_state=seed,
+    )
+    assert np.all(np.diff(fit.history) >= -1e-9 * np.abs(fit.history[1:]))
