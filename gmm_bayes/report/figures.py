@@ -51,6 +51,8 @@ METHOD_STYLES = {
 }
 #: failed or collapsed fits
 GREY = "0.6"
+#: legend of the ring around a point estimate outside the posterior HDI
+OUTSIDE_HDI = "outside the posterior HDI"
 #: how far above the data a density may reach before it is clipped and its height written
 CLIP_FACTOR = 1.6
 #: share of the density axes' height taken by the rug, below zero
@@ -338,7 +340,7 @@ def plot_forest(axes, estimates):
                         edgecolors="black",
                         linewidths=0.8,
                         zorder=2,
-                        label="outside the posterior HDI",
+                        label=OUTSIDE_HDI,
                     )
                 )
         ax.set_yticks(rows, [f"component {j + 1}" for j in range(k)])
@@ -353,6 +355,8 @@ def plot_forest(axes, estimates):
             labels.setdefault(label, handle)
     if has_hdi:
         labels[f"posterior {estimates.attrs['hdi_prob']:.0%} HDI"] = _hdi_handle()
+    if (ring := labels.pop(OUTSIDE_HDI, None)) is not None:
+        labels[OUTSIDE_HDI] = ring
     axes[0].figure.legend(
         labels.values(),
         labels.keys(),
