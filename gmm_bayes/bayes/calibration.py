@@ -43,6 +43,7 @@ __all__ = [
     "RANKED",
     "plot_rank_histograms",
     "posterior_ranks",
+    "prior_draws",
     "rank_uniformity",
     "simulation_based_calibration",
 ]
@@ -140,13 +141,32 @@ def simulation_based_calibration(
 
 
 def prior_draws(n_components, n_draws, priors, seed):
-    """``n_draws`` draws of ``(w, mu, sigma)`` from the model's prior, each of shape
-    ``(n_draws, K)``, means ascending.
+    """Draws of ``(w, mu, sigma)`` from the model's prior, means ascending.
 
-    Drawn by ``pm.draw`` from :func:`gmm_bayes.build_model` (the prior does not depend on the
-    placeholder data: :func:`_fixed_priors`). The ordered model's prior is that of sorted
+    Drawn by ``pm.draw`` from :func:`gmm_bayes.build_model` (the priors have fixed anchors,
+    so the placeholder data do not matter). The ordered model's prior is that of sorted
     exchangeable draws, which is what ``pm.draw`` gives; that is checked here, since a draw
     out of order would be ranked against the wrong component.
+
+    Parameters
+    ----------
+    n_components : int
+        K.
+    n_draws : int
+    priors : gmm_bayes.Priors
+        With numeric ``loc`` and ``scale``.
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``"w"``, ``"mu"``, ``"sigma"``: arrays of shape (n_draws, K).
+
+    Examples
+    --------
+    >>> draws = prior_draws(3, 5, CALIBRATION_PRIORS, seed=0)
+    >>> draws["mu"].shape, bool((np.diff(draws["mu"], axis=1) > 0).all())
+    ((5, 3), True)
     """
     import pymc as pm
 
@@ -260,19 +280,35 @@ def plot_rank_histograms(calibration, *, n_bins=20, band=0.99, path=None, title=
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ranks = xr.Dataset(
+    ...     {name: (("dataset", "component"), rng.integers(0, 100, (40, 2))) for name in PARAMS},
+    ...     attrs={"n_ranks": 99},
+    ... )
+    >>> fig = plot_rank_histograms(ranks, title="uniform ranks")  # 3 rows of 2 panels
+    >>> [ax.get_title().split(":")[0] for ax in fig.axes][:3]
+    ['w[0]', 'w[1]', 'mu[0]']
     """
     import matplotlib.pyplot as plt
 
     n_ranks = int(calibration.attrs["n_ranks"])
     columns = _rank_columns(calibration)
     tests = rank_uniformity(calibration, n_bins=n_bins)
-    n_cols = int(calibration.sizes["component"])
-    n_rows = len(PARAMS) + 1
+    rows = [name for name in RANKED if name in calibration]  # one row per variable
+    n_cols = max(calibration[name].sizes.get("component", 1) for name in rows)
     fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(3.2 * n_cols, 2.2 * n_rows), squeeze=False, sharex=True
+        len(rows), n_cols, figsize=(3.2 * n_cols, 2.2 * len(rows)), squeeze=False, sharex=True
     )
+    for ax in axes.ravel():
+        ax.set_visible(False)
     edges = np.linspace(-0.5, n_ranks + 0.5, n_bins + 1)
-    for ax, name in zip(_panel_axes(axes, n_cols), columns, strict=True):
+    for name in columns:
+        row, _, col = name.rstrip("]").partition("[")
+        ax = axes[rows.index(row), int(col or 0)]
+        ax.set_visible(True)
         ranks = columns[name][np.isfinite(columns[name])]
         low, high = stats.binom.interval(band, ranks.size, 1 / n_bins)
         ax.axhspan(low, high, color="0.85", lw=0)
@@ -286,8 +322,6 @@ def plot_rank_histograms(calibration, *, n_bins=20, band=0.99, path=None, title=
         ax.tick_params(labelsize=7)
     for ax in axes[-1]:
         ax.set_xlabel(f"rank among {n_ranks} draws", fontsize=8)
-    for ax in axes[-1, 1:]:
-        ax.set_visible(False)
     fig.suptitle(title or _default_title(calibration), fontsize=9)
     fig.tight_layout()
     if path is not None:
@@ -452,12 +486,6 @@ def _rank_columns(calibration):
         else:
             columns[name] = np.asarray(ranks, dtype=np.float64)
     return columns
-
-
-def _panel_axes(axes, n_cols):
-    """Axes in the order of :func:`_rank_columns`: one row per parameter, then the
-    log-likelihood alone in the last row."""
-    return [*axes[:-1].ravel(), axes[-1, 0]][: axes[:-1].size + 1]
 
 
 def _default_title(calibration):
