@@ -309,3 +309,18 @@ def test_choice_marks_the_recommended_k_only_when_there_is_one(report, recommend
     caption = figure_set.choice_caption(comparison)
     assert ("recommended K = 2" in caption) == (recommended > 0)
     assert "K = -1" not in caption
+
+
+def test_collapsed_fits_are_ringed_and_left_out_of_the_criteria_curves(report):
+    comparison = figure_set.with_tied_criteria(report["comparison"], report["results"])
+    comparison = comparison.assign(em_degenerate=("K", [False, True]))
+    fig, axes = plt.subplots(1, 2)
+    figures_choice.plot_choice(axes, comparison)
+    bic_v = next(line for line in axes[1].get_lines() if line.get_label().startswith("BIC V"))
+    assert np.isnan(bic_v.get_ydata()[1]) and np.isfinite(bic_v.get_ydata()[0])
+    rings = [c for c in axes[1].collections if c.get_label() == "collapsed fit (not used)"]
+    assert len(rings) == 1
+    assert rings[0].get_offsets().tolist() == [[2, float(comparison["em_bic"].sel(K=2))]]
+    plt.close(fig)
+    assert "Grey rings: collapsed fits" in figure_set.choice_caption(comparison)
+    assert "Grey rings" not in figure_set.choice_caption(report["comparison"])
