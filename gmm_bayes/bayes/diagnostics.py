@@ -24,6 +24,7 @@ import xarray as xr
 
 from gmm_bayes.bayes.maxima import tree_maxima
 from gmm_bayes.bayes.modes import VISIT_FRACTION, assign_modes
+from gmm_bayes.bayes.rank_test import rank_uniformity_p_values
 
 __all__ = [
     "BFMI_MIN",
@@ -145,10 +146,11 @@ class Diagnostics:
         The parameters the rank test ran on (``"w[0]"``, ``"mu[1]"``, ...; components from 0;
         constant ones are skipped).
     rank_p_values : ndarray, shape (len(rank_parameters),)
-        Each parameter's p-value of the multi-chain rank uniformity test
-        (``arviz_stats``' ``mchain_uniformity_test`` on the fractional ranks of all draws, the
-        test ``arviz_plots.plot_rank`` highlights); small: the chains (SMC runs) do not sample
-        the same distribution of that parameter.
+        Each parameter's p-value of the multi-chain rank uniformity test on the fractional
+        ranks of all draws, the test ``arviz_plots.plot_rank`` highlights (arviz_stats'
+        ``mchain_uniformity_test``, computed faster by
+        :mod:`~gmm_bayes.bayes.rank_test`); small: the chains (SMC runs) do not sample the
+        same distribution of that parameter.
     """
 
     n_divergent: int
@@ -442,17 +444,18 @@ def _rank_test(posterior):
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         ranks = posterior.azstats.compute_ranks(dim=dims, relative=True)
-        p_values = ranks.azstats.mchain_uniformity_test(dim=dims)[0]
-    names, values = [], []
+    names, columns = [], []
     for name, var in posterior.data_vars.items():
-        p = np.asarray(p_values[name].values, dtype=np.float64).ravel()
-        flat = np.asarray(var.transpose("chain", "draw", ...).values)
-        flat = flat.reshape(flat.shape[0] * flat.shape[1], -1)
-        for i in range(p.size):
-            if np.ptp(flat[:, i]) > 0 and np.isfinite(p[i]):
+        values = np.asarray(var.transpose("chain", "draw", ...).values)
+        values = values.reshape(*values.shape[:2], -1)
+        rank = np.asarray(ranks[name].transpose("chain", "draw", ...).values)
+        rank = rank.reshape(*rank.shape[:2], -1)
+        for i in range(values.shape[-1]):
+            if np.ptp(values[..., i]) > 0 and np.all(np.isfinite(rank[..., i])):
                 names.append(f"{name}[{i}]" if var.ndim > 2 else name)
-                values.append(p[i])
-    return {"rank_parameters": tuple(names), "rank_p_values": np.array(values, dtype=np.float64)}
+                columns.append(rank[..., i])
+    p_values = rank_uniformity_p_values(np.stack(columns)) if columns else np.zeros(0)
+    return {"rank_parameters": tuple(names), "rank_p_values": p_values}
 
 
 def _extreme(ds, pick):
