@@ -430,7 +430,7 @@ def plot_classification(ax, classes, *, column=None, units=None):
             )
         )
         handles.append(Line2D([], [], color="0.3", marker="_", ls="", ms=9, label="EM"))
-    ax.set_ylim(-0.02, 1.0)
+    ax.set_ylim(-0.02, 1.05 * (1 - 1 / k))  # the uncertainty is at most 1 - 1/K
     ax.set_xlabel(axis_label(column, units))
     ax.set_ylabel("uncertainty 1 - max p(component)")
     ax.legend(
