@@ -32,9 +32,8 @@ from gmm_bayes.report.progress import Progress
 from gmm_bayes.report.provenance import ReportSettings
 
 
-def _timed(module, name, progress, phase, inside):
-    """Wrap ``module.name`` so that its time counts as ``phase`` and not as ``inside``."""
-    real = getattr(module, name)
+def _timed(real, progress, phase, inside):
+    """``real``, whose time counts as ``phase`` and not as ``inside``."""
 
     def wrapper(*args, **kwargs):
         start = time.perf_counter()
@@ -45,24 +44,22 @@ def _timed(module, name, progress, phase, inside):
             progress.phases[phase] = progress.phases.get(phase, 0.0) + spent
             progress.phases[inside] = progress.phases.get(inside, 0.0) - spent
 
-    setattr(module, name, wrapper)
-    return real
+    return wrapper
 
 
 @contextlib.contextmanager
 def _split_sampling(progress):
-    """Count nutpie's compilation and PyMC's SMC apart from the rest of sampling."""
+    """Count nutpie's compilation and SMC (``sampler="auto"``'s fallback) apart from NUTS."""
     import gmm_bayes.bayes.samplers as samplers
 
-    patched = [
-        (samplers, name, _timed(samplers, name, progress, phase, "sampling"))
-        for name, phase in (("compiled_nutpie", "compile"), ("sample_smc", "SMC"))
-    ]
+    compile_real, smc_real = samplers.compiled_nutpie, samplers.SAMPLER_RUNS["smc"]
+    samplers.compiled_nutpie = _timed(compile_real, progress, "compile", "sampling")
+    samplers.SAMPLER_RUNS["smc"] = _timed(smc_real, progress, "SMC", "sampling")
     try:
         yield
     finally:
-        for module, name, real in patched:
-            setattr(module, name, real)
+        samplers.compiled_nutpie = compile_real
+        samplers.SAMPLER_RUNS["smc"] = smc_real
 
 
 def _size(directory):
