@@ -79,7 +79,9 @@ def compare_estimates(x, fits, posterior=None, *, hdi_prob=INTERVAL_PROB, standa
           confidence interval of a fit given in ``standard_errors`` (NaN elsewhere);
         - ``collapsed`` (method, component): the fit's collapsed components (False for the
           posterior mean);
-        - ``log_likelihood`` (method): total log-likelihood at each point estimate;
+        - ``log_likelihood`` (method): total log-likelihood at each point estimate (the
+          posterior mean's with the likelihood of the fits that used a recording resolution:
+          interval probabilities, as EM's; else densities);
         - ``converged`` (method): the fit met its tolerance; for the posterior mean, the
           sampler converged (``Diagnostics.converged`` of the tree's ``diagnostics`` group);
         - ``trustworthy`` (method): a fit converged without a collapsed component; the
@@ -107,7 +109,7 @@ def compare_estimates(x, fits, posterior=None, *, hdi_prob=INTERVAL_PROB, standa
     points = [_fit_point(fit) for fit in fits.values()]
     if post is not None:
         methods.append("posterior_mean")
-        points.append(_posterior_point(x, post, _posterior_health(posterior)))
+        points.append(_posterior_point(x, post, _posterior_health(posterior), _resolution(fits)))
     ds = xr.concat(points, dim="method", join="exact").assign_coords(method=methods)
     ds = ds.assign(_posterior_summary(post, k, hdi_prob))
     ds = ds.assign(_convergence(post, k))
@@ -202,17 +204,30 @@ def _posterior_health(posterior):
     return bool(diag.converged), bool(diag.status.trustworthy)
 
 
-def _posterior_point(x, post, health):
-    """The posterior mean of each parameter, the log-likelihood there, and its health."""
+def _resolution(fits):
+    """The recording resolution the fits' likelihood used (None: densities)."""
+    return next((f.resolution for f in fits.values() if getattr(f, "resolution", None)), None)
+
+
+def _posterior_point(x, post, health, resolution):
+    """The posterior mean of each parameter, the log-likelihood there (of the intervals at
+    ``resolution``, as EM's, or of densities), and its health."""
     mean = mean_draws(post)
     k = mean["w"].size
     converged, trustworthy = health
+    params = [mean[p] for p in PARAMS]
+    if resolution:
+        from gmm_bayes.em.resolution import interval_log_probability
+
+        log_likelihood = float(interval_log_probability(x, resolution, *params).sum())
+    else:
+        log_likelihood = mixture_log_likelihood(x, *params)
     return xr.Dataset(
         {p: ("component", mean[p]) for p in PARAMS},
         coords={"component": np.arange(k)},
     ).assign(
         collapsed=("component", np.zeros(k, dtype=bool)),
-        log_likelihood=mixture_log_likelihood(x, *(mean[p] for p in PARAMS)),
+        log_likelihood=log_likelihood,
         converged=converged,
         trustworthy=trustworthy,
     )

@@ -95,11 +95,13 @@ class KResult:
         return self.fits["em"]
 
 
-def em_options(fit_em, sample_posterior):
-    """The report's EM options that both EM and the sampler accept: ``resolution="auto"``.
+def em_options(fit_em, build_model):
+    """The report's EM options that both EM and the posterior's model accept:
+    ``resolution="auto"``.
 
-    The posterior must be the model EM fitted (``check_model``), so the interval likelihood is
-    used only when ``sample_posterior`` takes the resolution too.
+    :func:`gmm_bayes.sample_posterior` builds the model EM fitted (its resolution included) and
+    checks it against EM (``check_model``), so the interval likelihood is used only when
+    ``build_model`` takes the resolution too.
 
     Examples
     --------
@@ -108,7 +110,7 @@ def em_options(fit_em, sample_posterior):
     >>> em_options(lambda x, k, *, resolution=None: 0, lambda x, k: 0)
     {}
     """
-    both = (inspect.signature(f).parameters for f in (fit_em, sample_posterior))
+    both = (inspect.signature(f).parameters for f in (fit_em, build_model))
     return {"resolution": "auto"} if all("resolution" in p for p in both) else {}
 
 
@@ -139,10 +141,10 @@ def point_fits(x, k, seed):
     >>> fits["em"].n_components, sorted(fits)[-2:]
     (2, ['sklearn', 'sklearn_from_em'])
     """
-    from gmm_bayes.bayes import sample_posterior
+    from gmm_bayes.bayes import build_model
     from gmm_bayes.em import fit_em, fit_sklearn
 
-    options = em_options(fit_em, sample_posterior)
+    options = em_options(fit_em, build_model)
     em = fit_em(x, k, n_init=EM_RESTARTS, random_state=seed, **options)
     fits = {"em": em}
     if "covariance_type" in inspect.signature(fit_em).parameters and k > 1:
@@ -230,7 +232,6 @@ def _analyse_k(x, k, settings, progress, label):
                 random_seed=settings.seed,
                 sampler=settings.sampler,
                 progressbar=False,
-                **_sampling_options(fits["em"]),
             )
     with progress.phase("summaries"):
         diag = Diagnostics.from_dataset(tree["diagnostics"].to_dataset())
@@ -270,16 +271,6 @@ def _standard_errors(em, x):
         return {"em": em.standard_errors(x, method="information")}
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None
-
-
-def _sampling_options(em):
-    """The data's recording resolution, when EM used one and the sampler accepts it."""
-    from gmm_bayes.bayes import sample_posterior
-
-    resolution = getattr(em, "resolution", None)
-    if resolution and "resolution" in inspect.signature(sample_posterior).parameters:
-        return {"resolution": resolution}
-    return {}
 
 
 def _evidence(x, k, settings, progress, label):

@@ -131,3 +131,21 @@ def test_convergence_columns_standard_errors_and_health(x, fits):
         assert bool(row["converged"]) is bool(row["trustworthy"]) is status.trustworthy
     with pytest.raises(ValueError, match="standard_errors has methods \\['map'\\]"):
         compare_estimates(x, fits, tree, standard_errors={"map": se})
+
+
+def test_posterior_log_likelihood_uses_the_fits_recording_resolution(x):
+    """Data rounded to whole units, EM on their intervals: the posterior mean's log L is the
+    probability of the same intervals (scipy's normal cdf), comparable with EM's."""
+    from scipy import stats
+
+    rounded_x = np.round(x)
+    em = gb.fit_em(rounded_x, 2, random_state=0, resolution=1.0)
+    tree = fake_posterior(*around(em))
+    ds = compare_estimates(rounded_x, {"em": em}, tree)
+    mean = {p: ds[p].sel({"method": "posterior_mean"}).values for p in ("w", "mu", "sigma")}
+    upper = stats.norm.cdf((rounded_x[:, None] + 0.5 - mean["mu"]) / mean["sigma"])
+    lower = stats.norm.cdf((rounded_x[:, None] - 0.5 - mean["mu"]) / mean["sigma"])
+    expected = np.log(((upper - lower) * mean["w"]).sum(axis=1)).sum()
+    got = float(ds["log_likelihood"].sel({"method": "posterior_mean"}))
+    assert got == pytest.approx(expected, rel=1e-10)
+    assert got <= em.log_likelihood + 1e-9  # EM's is the maximum of the same likelihood

@@ -21,7 +21,7 @@ def test_point_fits():
         np.testing.assert_allclose(tied.means, em.means, rtol=0.05)
     assert em.method == "em" and fits["sklearn"].method == "sklearn"
     # EM's restarts are the report's: the same fit as fit_em with EM_RESTARTS starts
-    options = em_options(gb.fit_em, gb.sample_posterior)
+    options = em_options(gb.fit_em, gb.build_model)
     again = gb.fit_em(x, 2, n_init=EM_RESTARTS, random_state=0, **options)
     np.testing.assert_array_equal(em.means, again.means)
     # scikit-learn from EM's start lands on EM's maximum; at its defaults it finds the same one
