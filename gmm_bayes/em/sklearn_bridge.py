@@ -9,21 +9,25 @@ import numpy as np
 from gmm_bayes._validation import as_data, as_n_components
 from gmm_bayes.em.random_state import as_seed
 from gmm_bayes.em.result import EMResult, collapsed_components
+from gmm_bayes.em.steps import as_covariance_type
 
 __all__ = ["fit_sklearn"]
 
 
-def fit_sklearn(x, n_components, **kwargs):
+def fit_sklearn(x, n_components, *, covariance_type="full", **kwargs):
     """Fit ``sklearn.mixture.GaussianMixture`` and return its estimate as an EMResult.
 
     Parameters
     ----------
     x : array_like, shape (N,) or (N, 1)
     n_components : int
+    covariance_type : {"full", "tied"}, default "full"
+        scikit-learn's; mclust's "V" / "E" accepted. ("diag" and "spherical" are "full" for
+        univariate data: pass "full".)
     **kwargs
         Passed to ``GaussianMixture`` (e.g. ``tol``, ``reg_covar``, ``weights_init``,
-        ``means_init`` (shape (K,) or (K, 1)), ``precisions_init`` (shape (K,) or (K, 1, 1)).
-        ``covariance_type`` is fixed to "full", the univariate case of all four.
+        ``means_init`` (shape (K,) or (K, 1)), ``precisions_init`` (shape (K,) or (K, 1, 1);
+        for "tied" one number, or shape (1, 1))).
         ``random_state`` is checked as by :func:`gmm_bayes.fit_em` (None, an int in
         ``[0, 2**32 - 1]`` or a ``numpy.random.Generator``, which gives scikit-learn one seed).
 
@@ -46,20 +50,29 @@ def fit_sklearn(x, n_components, **kwargs):
 
     x = as_data(x)
     k = as_n_components(n_components, x.size)
-    if "covariance_type" in kwargs:
-        raise TypeError("covariance_type is fixed to 'full' for univariate data")
+    covariance_type = as_covariance_type(covariance_type)
+    if covariance_type not in ("full", "tied"):
+        raise ValueError(
+            f"fit_sklearn takes covariance_type 'full' or 'tied'; {covariance_type!r} is the "
+            "model 'full' is for univariate data: pass 'full'"
+        )
+    tied = covariance_type == "tied"
     kwargs = dict(kwargs)
     if "random_state" in kwargs:
         kwargs["random_state"] = _sklearn_seed(kwargs["random_state"])
     if kwargs.get("means_init") is not None:
         kwargs["means_init"] = np.asarray(kwargs["means_init"], dtype=float).reshape(k, 1)
     if kwargs.get("precisions_init") is not None:
+        shape = (1, 1) if tied else (k, 1, 1)
         kwargs["precisions_init"] = np.asarray(kwargs["precisions_init"], dtype=float).reshape(
-            k, 1, 1
+            shape
         )
-    gm = GaussianMixture(n_components=k, covariance_type="full", **kwargs).fit(x[:, None])
+    gm = GaussianMixture(n_components=k, covariance_type=covariance_type, **kwargs).fit(x[:, None])
     order = np.argsort(gm.means_[:, 0], kind="stable")
-    variances = gm.covariances_[:, 0, 0][order]
+    if tied:
+        variances = np.full(k, gm.covariances_[0, 0])
+    else:
+        variances = gm.covariances_[:, 0, 0][order]
     weights = gm.weights_[order]
     log_likelihood = float(gm.score(x[:, None]) * x.size)
     history = np.append(
@@ -78,6 +91,7 @@ def fit_sklearn(x, n_components, **kwargs):
         reg_covar=reg,
         collapsed=collapsed_components(weights, variances, x.size, reg),
         method="sklearn",
+        covariance_type=covariance_type,
     )
     return result.with_local_maxima((result,))
 

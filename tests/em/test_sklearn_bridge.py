@@ -31,9 +31,29 @@ def test_starts_take_univariate_shapes():
     np.testing.assert_array_equal(flat.means, columns.means)
 
 
-def test_covariance_type_is_fixed():
-    with pytest.raises(TypeError, match="covariance_type is fixed to 'full'"):
-        gb.fit_sklearn(three_groups(), 2, covariance_type="diag")
+@pytest.mark.parametrize("name", ["diag", "spherical"])
+def test_covariance_types_other_than_full_and_tied_are_refused(name):
+    with pytest.raises(ValueError, match="fit_sklearn takes covariance_type 'full' or 'tied'"):
+        gb.fit_sklearn(three_groups(), 2, covariance_type=name)
+
+
+def test_tied_is_scikit_learns_tied_model_as_an_emresult():
+    x = three_groups()
+    fit = gb.fit_sklearn(x, 3, covariance_type="E", random_state=0)
+    ours = gb.fit_em(
+        x,
+        3,
+        covariance_type="tied",
+        weights_init=fit.weights,
+        means_init=fit.means,
+        variances_init=fit.variances,
+        reg_covar=fit.reg_covar,
+        max_iter=0,
+    )
+    assert fit.covariance_type == "tied" and fit.n_parameters == 6
+    assert np.ptp(fit.variances) == 0
+    # the log-likelihood is scikit-learn's score at its parameters: ours there is the same
+    assert fit.log_likelihood == pytest.approx(ours.log_likelihood, rel=1e-12)
 
 
 def test_collapse_is_flagged_as_for_fit_em():
