@@ -285,7 +285,7 @@ def data_notes(x, results, units=None):
     -------
     list of str
         A sentence when the values lie on a recording grid (saying whether EM and the
-        posterior used the interval likelihood), and one per heap.
+        posterior used the interval likelihood), and one naming the heaps.
 
     Examples
     --------
@@ -301,7 +301,7 @@ def data_notes(x, results, units=None):
     notes = []
     if used:
         notes.append(
-            f"These values are recorded on a grid of {used:g}{unit}: EM, its BIC and the "
+            f"These values are recorded on a grid of {used:.4g}{unit}: EM, its BIC and the "
             "posterior use the probability of each value's rounding interval (a bounded "
             "likelihood); scikit-learn's columns use the density likelihood, which ties can "
             "make unbounded."
@@ -313,10 +313,14 @@ def data_notes(x, results, units=None):
             "can make unbounded: a component narrower than the grid describes ties, not a "
             "cluster."
         )
-    for value, count in zip(found.heaps, found.heap_counts, strict=True):
+    if found.heaps:
+        heaps = ", ".join(
+            f"{value:g}{unit} ({count} times)"
+            for value, count in zip(found.heaps, found.heap_counts, strict=True)
+        )
         notes.append(
-            f"Heap: {value:g}{unit} is recorded {count} times, far more often than its grid "
-            "neighbours; a narrow component there describes the heap, not a cluster."
+            f"Heaps: {heaps}, recorded far more often than their grid neighbours; a narrow "
+            "component there describes the heap, not a cluster."
         )
     return notes
 
