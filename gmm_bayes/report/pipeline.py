@@ -23,6 +23,7 @@ figures in :mod:`gmm_bayes.report.figures`.
 
 import contextlib
 import inspect
+import logging
 import shutil
 import time
 import warnings
@@ -287,13 +288,20 @@ def _page_warnings():
     """:func:`captured_warnings`, without the warnings that say nothing about this data.
 
     Deprecation notices of dependencies, and ArviZ's NaN r_hat of a constant (the weight when
-    K = 1), are left out.
+    K = 1), are left out; PyMC's info lines ("Initializing SMC sampler...") are not printed
+    between the report's progress lines.
     """
-    with captured_warnings() as lines:
-        for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
-            warnings.filterwarnings("ignore", category=category)
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
-        yield lines
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    pymc_log.setLevel(max(level, logging.WARNING))
+    try:
+        with captured_warnings() as lines:
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.filterwarnings("ignore", category=category)
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
+            yield lines
+    finally:
+        pymc_log.setLevel(level)
 
 
 # --------------------------------------------------------------------------------------------
