@@ -85,7 +85,7 @@ def _hypergeometric_table(total, successes, taken):
             + _log_choose(total - successes, np.where(inside, k - x, 0))
             - _log_choose(total, k)
         )
-    pmf = np.where(inside, np.exp(log_pmf), 0.0)
+    pmf = np.exp(np.where(inside, log_pmf, -np.inf))
     return pmf, np.minimum(np.cumsum(pmf, axis=1), 1.0)
 
 

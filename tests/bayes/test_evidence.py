@@ -2,6 +2,8 @@
 its answer is the one known without it: quadrature at K = 1, importance sampling from a
 multivariate t at K = 2 and 3."""
 
+import functools
+
 import numpy as np
 import pytest
 from helpers import mixture_sample
@@ -216,16 +218,23 @@ def importance_log_evidence(x, spec, start, n_draws, seed):
     return log_z, np.std(np.exp(log_w - log_z)) / np.sqrt(n_draws)
 
 
+@functools.cache
+def separated_case(k):
+    """Well-separated clusters (a unimodal posterior) and their importance-sampling evidence
+    ``(x, expected, its se)``, computed once for the tests that need them."""
+    x = mixture_sample(150, *SEPARATED, seed=7)
+    fit = gb.fit_em(x, k, random_state=0)
+    order = np.argsort(fit.means)
+    start = (fit.weights[order], fit.means[order], fit.sigmas[order])
+    expected, is_se = importance_log_evidence(x, Priors().resolve(x, k), start, 20000, seed=8)
+    return x, expected, is_se
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("k", [2, 3])
 def test_two_and_three_components_match_importance_sampling(k):
     """Well-separated clusters (a unimodal posterior): SMC and importance sampling agree."""
-    x = mixture_sample(150, *SEPARATED, seed=7)
-    spec = Priors().resolve(x, k)
-    fit = gb.fit_em(x, k, random_state=0)
-    order = np.argsort(fit.means)
-    start = (fit.weights[order], fit.means[order], fit.sigmas[order])
-    expected, is_se = importance_log_evidence(x, spec, start, 20000, seed=8)
+    x, expected, is_se = separated_case(k)
     ev = log_evidence(x, k, random_seed=9, n_runs=4, n_moves=20, ess_fraction=0.7)
     assert is_se < 0.03 and ev.se < 0.05
     assert abs(ev.log_ml - expected) < 0.1
@@ -239,11 +248,7 @@ def test_fast_preset_matches_quadrature_and_importance_sampling(galaxy):
     expected = quadrature_log_evidence(galaxy)
     ev = log_evidence(galaxy, 1, random_seed=0, preset="fast")
     assert ev.se < 0.1 and abs(ev.log_ml - expected) < 3 * ev.se + 0.05
-    x = mixture_sample(150, *SEPARATED, seed=7)
-    fit = gb.fit_em(x, 2, random_state=0)
-    order = np.argsort(fit.means)
-    start = (fit.weights[order], fit.means[order], fit.sigmas[order])
-    expected, _ = importance_log_evidence(x, Priors().resolve(x, 2), start, 20000, seed=8)
+    x, expected, _ = separated_case(2)
     ev = log_evidence(x, 2, random_seed=1, preset="fast")
     assert ev.se < 0.1 and abs(ev.log_ml - expected) < 3 * ev.se + 0.05
 
