@@ -15,7 +15,6 @@ weights within ``SMC_WEIGHT_TOL`` (0.1 absolute) and every run keeps at least
 """
 
 import dataclasses
-import enum
 import warnings
 from dataclasses import dataclass
 
@@ -25,6 +24,17 @@ import xarray as xr
 from gmm_bayes.bayes.maxima import tree_maxima
 from gmm_bayes.bayes.modes import VISIT_FRACTION, assign_modes
 from gmm_bayes.bayes.rank_test import rank_uniformity_p_values
+from gmm_bayes.bayes.status import (
+    BFMI_MIN,
+    DISAGREE_TV,
+    ESS_PER_CHAIN_MIN,
+    RANK_P_MIN,
+    RHAT_MAX,
+    SMC_DISTINCT_MIN,
+    SMC_WEIGHT_TOL,
+    Status,
+)
+from gmm_bayes.bayes.verdict import write_verdict
 
 __all__ = [
     "BFMI_MIN",
@@ -39,56 +49,8 @@ __all__ = [
     "diagnose",
 ]
 
-#: thresholds of convergence (Vehtari et al. 2021; Betancourt 2016)
-RHAT_MAX = 1.01
-ESS_PER_CHAIN_MIN = 100
-BFMI_MIN = 0.3
-#: two chains whose splits over the modes differ by this total variation disagree
-DISAGREE_TV = 0.5
-#: SMC: independent runs whose mode weights differ by more than this (absolute) disagree
-SMC_WEIGHT_TOL = 0.1
-#: SMC: fewest distinct particles per run after the last resampling, as a fraction of the draws
-SMC_DISTINCT_MIN = 0.5
-#: a parameter whose chains' rank distributions differ at this p-value gives CAUTION: the
-#: multi-chain uniformity test of ArviZ's rank plot, at its default level (1 - envelope_prob)
-RANK_P_MIN = 0.01
 #: the sample_stats flag of a transition that hit NUTS's maximum tree depth (nutpie, PyMC)
 _TREEDEPTH_STATS = ("maxdepth_reached", "reached_max_treedepth")
-
-
-class Status(enum.Enum):
-    """Health of a posterior sample, worst last; :func:`diagnose` gives the worst that applies.
-
-    - OK: no sampling problem.
-    - CAUTION: converged, with something worth reading: the draws split between several
-      modes (the chains or SMC runs agreeing on the split), transitions hit NUTS's maximum
-      tree depth (trajectories cut short: slow exploration, which the ESS already counts),
-      the chains' rank distributions of some parameter differ (the rank plot's uniformity
-      test, p < ``RANK_P_MIN``), or EM's estimate of a sigma lies outside the central 95% of
-      its prior. The report may add
-      its own reasons (high Pareto k).
-    - NOT_CONVERGED: R-hat, ESS, BFMI or divergences fail (SMC: the runs disagree on the mode
-      weights or keep too few distinct particles).
-    - MULTIMODAL: the draws gather around several modes and the chains disagree on how the
-      draws split between them (NUTS chains sitting in different modes).
-    - FAILED: no usable draws (some are not finite, or an SMC run did not finish).
-
-    Examples
-    --------
-    >>> Status.CAUTION.trustworthy, Status("NOT CONVERGED").trustworthy
-    (True, False)
-    """
-
-    OK = "OK"
-    CAUTION = "CAUTION"
-    NOT_CONVERGED = "NOT CONVERGED"
-    MULTIMODAL = "MULTIMODAL"
-    FAILED = "FAILED"
-
-    @property
-    def trustworthy(self):
-        """True for OK and CAUTION: the posterior summaries can be reported."""
-        return self in (Status.OK, Status.CAUTION)
 
 
 @dataclass(frozen=True)
@@ -362,7 +324,7 @@ def diagnose(idata):
         found = _judge_smc(found, stats, finite)
     else:
         found = _judge_nuts(found, finite)
-    return dataclasses.replace(found, verdict=_verdict(found, tree_maxima(idata)))
+    return dataclasses.replace(found, verdict=write_verdict(found, tree_maxima(idata)))
 
 
 def _judge_nuts(d, finite):
@@ -474,121 +436,3 @@ def _status(finite, converged, multimodal, caution):
     if caution:
         return Status.CAUTION
     return Status.OK
-
-
-# --------------------------------------------------------------------------------------------
-# the verdict, written from the fields
-# --------------------------------------------------------------------------------------------
-
-_HEADS = {
-    Status.FAILED: "FAILED: some draws are not finite (nan or inf) or an SMC run did not finish; "
-    "nothing from this sample can be reported.",
-    Status.MULTIMODAL: "MULTIMODAL: the draws gather around several modes and the chains "
-    "disagree on how they split; do not report posterior means or intervals as if the sample "
-    "were one mode.",
-    Status.NOT_CONVERGED: "NOT CONVERGED: do not trust these draws yet.",
-    Status.CAUTION: "CAUTION: converged, with something worth reading below.",
-    Status.OK: "OK: no sampling problems detected.",
-}
-
-
-def _verdict(d, maxima):
-    parts = [_HEADS[d.status]]
-    if d.sampler_note:
-        parts.append(d.sampler_note)
-    parts.append(_smc_facts(d) if d.sampler == "smc" else _facts(d))
-    if d.visited.size > 1 or d.multimodal:
-        parts.append(_mode_story(d, maxima))
-        if d.converged and not d.multimodal:
-            parts.append("The chains agree on how the draws split between these modes.")
-    elif maxima is not None and d.mode_fraction.shape[0] and d.mode_maximum is not None:
-        stayed = int(d.mode_maximum[d.visited[0]])
-        if stayed >= 0 and len(maxima["log_likelihood"]) > 1:
-            parts.append(f"All chains stayed near EM local maximum {stayed}.")
-    parts.extend(_warnings(d))
-    return " ".join(parts)
-
-
-def _warnings(d):
-    parts = []
-    if d.n_divergent > 0:
-        parts.append(
-            "Divergences mean NUTS could not follow the posterior somewhere (results may be "
-            "biased): try target_accept=0.95, or stronger priors on sigma."
-        )
-    if d.n_max_treedepth > 0:
-        parts.append(
-            f"{d.n_max_treedepth} transitions hit NUTS's maximum tree depth: their trajectories "
-            "were cut short, so the sampler explored slowly (the ESS counts this)."
-        )
-    if d.rank_failures:
-        worst = ", ".join(f"{name} (p = {p:.2g})" for name, p in d.rank_failures[:3])
-        more = len(d.rank_failures) - 3
-        parts.append(
-            f"The chains' rank distributions differ for {worst}"
-            + (f" and {more} more" if more > 0 else "")
-            + f" (rank plot's uniformity test, want p >= {RANK_P_MIN}): they do not yet sample "
-            "exactly the same distribution there; run longer before trusting the tails."
-        )
-    if d.sigma_outside_prior:
-        which = ", ".join(str(k) for k in d.sigma_outside_prior)
-        parts.append(
-            f"EM's sigma of component(s) {which} lies outside the central 95% of the sigma "
-            "prior, which pulls the posterior away from it: consider Priors.small_clusters()."
-        )
-    if d.multimodal:
-        parts.append('Compare the modes (posterior_modes), or sample with sampler="smc".')
-    elif not d.converged and d.sampler == "smc":
-        parts.append("Run more particles (draws) or check the model (K too large?).")
-    elif not d.converged:
-        parts.append("Run longer (more tune and draws) or check the model (K too large?).")
-    return parts
-
-
-def _facts(d):
-    ess_min = ESS_PER_CHAIN_MIN * d.bfmi.size
-    return (
-        f"{d.n_divergent} divergent transitions, max R-hat {d.max_rhat:.3f} (want <= "
-        f"{RHAT_MAX}), min bulk ESS {d.min_ess_bulk:.0f} and tail ESS {d.min_ess_tail:.0f} "
-        f"(want >= {ess_min}), min BFMI {np.min(d.bfmi):.2f} (want >= {BFMI_MIN})."
-    )
-
-
-def _smc_facts(d):
-    evidence = d.log_evidence
-    return (
-        f"SMC: {evidence.size} independent runs, {int(d.n_stages.min())} to "
-        f"{int(d.n_stages.max())} tempering stages, log evidence {np.min(evidence):.2f} to "
-        f"{np.max(evidence):.2f} (spread {np.ptp(evidence):.2f}); mode weights agree across "
-        f"runs within {d.mode_weight_spread:.3f} (want <= {SMC_WEIGHT_TOL}); at least "
-        f"{np.min(d.distinct_particles):.0%} distinct particles per run (want >= "
-        f"{SMC_DISTINCT_MIN:.0%})."
-    )
-
-
-def _mode_name(d, m):
-    j = int(d.mode_maximum[m])
-    return f"EM local maximum {j}" if j >= 0 else f"mode {m} (not found by EM)"
-
-
-def _mode_story(d, maxima):
-    fraction = d.mode_fraction
-    chains = "; ".join(
-        f"chain {c}: "
-        + ", ".join(
-            f"{fraction[c, m]:.0%} near {_mode_name(d, m)}"
-            for m in np.argsort(-fraction[c], kind="stable")
-            if fraction[c, m] >= 0.005
-        )
-        for c in range(fraction.shape[0])
-    )
-    if maxima is None:
-        return chains + "."
-    described = []
-    shown = sorted(set(d.chain_mode.tolist()) | {int(v) for v in d.visited})
-    for j in sorted(int(d.mode_maximum[m]) for m in shown if d.mode_maximum[m] >= 0):
-        mu = ", ".join(f"{v:.4g}" for v in maxima["mu"][j])
-        w = ", ".join(f"{v:.3f}" for v in maxima["w"][j])
-        ll = maxima["log_likelihood"][j]
-        described.append(f"maximum {j}: log-likelihood {ll:.2f}, mu = ({mu}), w = ({w})")
-    return f"{chains}. EM {'; '.join(described)}." if described else chains + "."
