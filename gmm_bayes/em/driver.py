@@ -141,14 +141,17 @@ def fit_em(
     priors=None,
     covariance_type="full",
     resolution=None,
+    covariances_init=None,
 ):
-    """Fit a univariate Gaussian mixture by maximum likelihood (EM), or MAP with ``priors``.
+    """Fit a Gaussian mixture by maximum likelihood (EM), or MAP with ``priors``.
 
     Parameters
     ----------
-    x : array_like, shape (N,) or (N, 1)
+    x : array_like, shape (N,), (N, 1) or (N, d)
         Finite real observations (lists and integer arrays are fine). A ``dask.array.Array``
         is fitted chunk by chunk on dask's current scheduler (:mod:`gmm_bayes.em.dask_source`).
+        d >= 2 columns: a multivariate mixture (:mod:`gmm_bayes.em.driver_mv`, the same search
+        on (N, d) rows; ``priors``, ``resolution`` and ``variances_init`` are univariate only).
     n_components : int
         K, between 1 and N.
     n_init : int, default 5
@@ -185,13 +188,21 @@ def fit_em(
         defaults to 0, since the prior on ``sigma`` already keeps variances away from 0, and
         ``tol`` applies to the log-posterior.
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
-        scikit-learn's names. "full": one variance per component (mclust's "V", accepted as an
-        alias); "tied": one variance shared by all components (mclust's "E", accepted too),
-        whose M-step pools the within-component variances, ``sum_k n_k var_k / N``, plus
-        ``reg_covar``. For univariate data "diag" and "spherical" are the same model as
-        "full" (accepted, and recorded under their own name). Free parameters
-        (``EMResult.n_parameters``, used by BIC, AIC and ICL): ``3K - 1`` for one variance per
-        component, ``2K`` tied (K - 1 weights, K means, 1 variance).
+        scikit-learn's names. For d >= 2 the four structures of
+        :mod:`gmm_bayes.em.covariance` (a matrix per component, one shared, diagonal, a
+        multiple of the identity; mclust's VVV, EEE, VVI, VII accepted as aliases) with
+        ``(K - 1) + K d`` plus ``K d (d + 1) / 2``, ``d (d + 1) / 2``, ``K d`` or ``K`` free
+        parameters; the default ``reg_covar`` is then 1e-6 times the data's robust covariance
+        projected on the structure (:func:`gmm_bayes.em.covariance.default_regularization`),
+        so the fit of ``x A + b`` is the fit of ``x`` mapped, and a number is added to the
+        diagonal (scikit-learn's semantics). For d = 1: "full": one variance per component
+        (mclust's "V", accepted as an alias); "tied": one variance shared by all components
+        (mclust's "E", accepted too), whose M-step pools the within-component variances,
+        ``sum_k n_k var_k / N``, plus ``reg_covar``. For univariate data "diag" and
+        "spherical" are the same model as "full" (accepted, and recorded under their own
+        name). Free parameters (``EMResult.n_parameters``, used by BIC, AIC and ICL):
+        ``3K - 1`` for one variance per component, ``2K`` tied (K - 1 weights, K means, 1
+        variance).
     resolution : None, "auto" or float > 0
         The data were recorded at this resolution ``h`` (whole minutes: 1): each value ``x``
         stands for the interval ``[x - h/2, x + h/2]`` and the likelihood is the intervals'
@@ -203,11 +214,18 @@ def fit_em(
         probabilities (unitless; not comparable with a density fit's). Heaps (values far more
         frequent than their grid neighbours) are recorded in ``heaps`` and warned about. Not
         available for dask arrays.
+    covariances_init : array_like, optional
+        d >= 2: the start's covariances, shaped per ``covariance_type`` as scikit-learn's
+        ``precisions_init`` (but covariances): (K, d, d) full, (d, d) tied, (K, d) diag, (K,)
+        spherical; with ``weights_init`` (K,) and ``means_init`` (K, d) one run from exactly
+        that start.
 
     Returns
     -------
     EMResult
-        Components sorted by mean, ascending. ``log_likelihood`` is at the returned parameters.
+        Components sorted by mean, ascending (d >= 2: by their means' projection on the data's
+        first principal axis, :func:`gmm_bayes.em.multivariate.order_components`).
+        ``log_likelihood`` is at the returned parameters.
         The returned run is the best healthy one (no collapsed component), else the best one;
         ``local_maxima`` holds the distinct maxima the search ended in.
 
@@ -248,6 +266,13 @@ def fit_em(
         variances_init=variances_init,
         covariance_type=covariance_type,
     )
+    if np.ndim(x) == 2 and np.shape(x)[1] >= 2:
+        return _fit_matrix(x, n_components, priors, resolution, settings, covariances_init)
+    if covariances_init is not None:
+        raise ValueError(
+            "covariances_init is for data of d >= 2 columns; pass variances_init (K,) for "
+            "univariate data"
+        )
     if _is_dask_array(x):
         from gmm_bayes.em import dask_source  # imported here: dask only for a dask array
 
@@ -325,6 +350,27 @@ def fit_source(source, sample, options, standardizer, step):
         found = find_maxima(_search_sample(sample, options.rng), start, options, step)
         runs = _polish(found, source, options, step)
     return _result(runs, standardizer, step, options.max_iter, InMemorySource(sample))
+
+
+def _fit_matrix(x, n_components, priors, resolution, settings, covariances_init):
+    """fit_em on (N, d) data, d >= 2 (:mod:`~.driver_mv`; a dask array: :mod:`~.dask_source`)."""
+    given = {"priors": priors, "resolution": resolution, "variances_init": None}
+    given["variances_init"] = settings.pop("variances_init")
+    for name, value in given.items():
+        if value is not None:
+            raise ValueError(
+                f"{name} is univariate only, got {name}={value!r} for data of shape "
+                f"{np.shape(x)}; drop it (covariances_init replaces variances_init)"
+            )
+    if _is_dask_array(x):
+        from gmm_bayes.em import dask_source  # imported here: dask only for a dask array
+
+        return dask_source.fit_dask_matrix(
+            x, n_components, covariances_init=covariances_init, **settings
+        )
+    from gmm_bayes.em.driver_mv import fit_em_mv
+
+    return fit_em_mv(x, n_components, covariances_init=covariances_init, **settings)
 
 
 def _is_dask_array(x):

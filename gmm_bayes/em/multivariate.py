@@ -53,6 +53,9 @@ class MultivariateRun(NamedTuple):
     n_iter : int
         M-steps done (scikit-learn's ``n_iter_``).
     converged : bool
+    history : tuple of float
+        Total log-likelihood at the start and after every M-step (``n_iter + 1`` values, the
+        last one ``log_likelihood``).
     """
 
     weights: np.ndarray
@@ -61,6 +64,7 @@ class MultivariateRun(NamedTuple):
     log_likelihood: float
     n_iter: int
     converged: bool
+    history: tuple = ()
 
 
 def run_em_mv(
@@ -92,6 +96,7 @@ def run_em_mv(
     tol : float
         Convergence threshold on the change of the mean log-likelihood per row.
     max_iter : int
+        0 returns the start (with its log-likelihood).
     reg_covar : float, ndarray (d, d) or None
         None: :func:`gmm_bayes.em.covariance.default_regularization` (1e-6 x the data's robust
         covariance, equivariant); a number: added to the diagonal (scikit-learn's semantics).
@@ -124,9 +129,9 @@ def run_em_mv(
     if weights.size > n:
         raise ValueError(f"{weights.size} components for {n} rows of x; give at most {n}")
     tol = as_nonnegative_float(tol, "tol")
-    max_iter = as_int(max_iter, "max_iter", minimum=1)
+    max_iter = as_int(max_iter, "max_iter", minimum=0)
     reg = default_regularization(x, covariance_type) if reg_covar is None else reg_covar
-    previous, converged, n_iter = -np.inf, False, 0
+    previous, converged, n_iter, history = -np.inf, False, 0, []
     for n_iter in range(1, max_iter + 1):
         log_likelihood, nk, means, scatter = em_pass_mv(
             x, weights, means, covariances, backend=backend
@@ -136,6 +141,7 @@ def run_em_mv(
                 f"EM iteration {n_iter}: a covariance became singular; pass reg_covar > 0 "
                 f"(got reg_covar={short_repr(reg_covar)})"
             )
+        history.append(log_likelihood)
         weights = nk / nk.sum()
         covariances = covariances_from_scatter(nk, scatter, covariance_type, reg)
         if abs(log_likelihood / n - previous) < tol:
@@ -145,7 +151,13 @@ def run_em_mv(
     final = em_pass_mv(x, weights, means, covariances, backend=backend)[0]
     order = order_components(x, means)
     return MultivariateRun(
-        weights[order], means[order], covariances[order], final, n_iter, converged
+        weights[order],
+        means[order],
+        covariances[order],
+        final,
+        n_iter,
+        converged,
+        (*history, final),
     )
 
 

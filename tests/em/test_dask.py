@@ -122,7 +122,7 @@ def test_a_non_finite_value_is_named_with_its_index():
     [
         (da.zeros(10, dtype=bool), TypeError, "booleans"),
         (da.zeros(10, dtype=complex), TypeError, "complex"),
-        (da.zeros((10, 2)), ValueError, "one-dimensional"),
+        (da.zeros((10, 2, 2)), ValueError, "one-dimensional"),
         (da.zeros(0), DataError, "empty"),
         (da.ones(10), DataError, "all 10 values of x equal 1.0"),
     ],

@@ -342,7 +342,7 @@ def test_all_runs_failing_raises_fit_error():
         (["a", "b"], TypeError, "x must contain numbers, got dtype <U1"),
         ("123", TypeError, "x must be an array of numbers, got a string '123'"),
         ([1 + 2j, 3j], TypeError, "x must be real, got complex"),
-        (np.ones((4, 2)), ValueError, r"one-dimensional .* got shape \(4, 2\)"),
+        (np.ones((4, 2, 2)), ValueError, r"one-dimensional .* got shape \(4, 2, 2\)"),
         ([1.0, "x", 2.0], TypeError, "x must contain"),
     ],
 )

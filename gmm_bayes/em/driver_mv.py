@@ -1,0 +1,207 @@
+""":func:`gmm_bayes.fit_em` for (N, d) data, d >= 2: validation, the search, the result.
+
+:func:`gmm_bayes.fit_em` hands a 2-D array of two or more columns to :func:`fit_em_mv`. The
+search is :mod:`~.search_mv`'s, on at most ``SEARCH_SAMPLE_SIZE`` rows (a random sample of
+larger data, whose best ``MAX_POLISHED`` maxima are then run on all the rows); each run is
+:func:`~.multivariate.run_em_mv`. Why a path apart from the univariate one: see
+:mod:`~.search_mv`.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from gmm_bayes._validation import as_int, as_n_components, as_nonnegative_float, as_weights
+from gmm_bayes.em.covariance import (
+    covariance_type_name,
+    default_regularization,
+    from_sklearn_shape,
+    regularization_matrix,
+)
+from gmm_bayes.em.kernel_mv import log_prob_resp
+from gmm_bayes.em.multivariate import as_matrix_data, order_components
+from gmm_bayes.em.random_state import as_generator
+from gmm_bayes.em.result import EMResult
+from gmm_bayes.em.search_mv import (
+    SearchSettings,
+    distinct_mv,
+    find_maxima_mv,
+    labels_start,
+    params_of,
+    rank_runs,
+    run_from,
+    start_labels,
+)
+from gmm_bayes.em.starts import INITS
+from gmm_bayes.exceptions import ConvergenceWarning, DegenerateFitWarning, FitError
+
+__all__ = ["MAX_POLISHED", "SEARCH_SAMPLE_SIZE", "fit_em_mv"]
+
+#: the search runs on at most this many rows (a random sample of larger data)
+SEARCH_SAMPLE_SIZE = 1 << 11
+#: sample maxima, best first, run on all the rows until one does not collapse
+MAX_POLISHED = 3
+_EM_DIR = os.path.dirname(__file__)
+
+
+def fit_em_mv(
+    x,
+    n_components=2,
+    *,
+    n_init=5,
+    init="mixed",
+    tol=1e-6,
+    max_iter=1000,
+    reg_covar=None,
+    random_state=None,
+    weights_init=None,
+    means_init=None,
+    covariances_init=None,
+    covariance_type="full",
+):
+    """A Gaussian mixture of (N, d) data by maximum likelihood: :func:`gmm_bayes.fit_em`'s
+    d >= 2 path (see there for the arguments).
+
+    Returns
+    -------
+    EMResult
+        ``means`` (K, d), ``covariances`` (K, d, d), ``variances`` their diagonals (K, d),
+        ``reg_covar`` the (d, d) matrix added to every covariance; components ordered by their
+        means' projection on the data's first principal axis
+        (:func:`~.multivariate.order_components`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.vstack([rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + [8.0, 0.0]])
+    >>> fit = fit_em_mv(x, 2, random_state=0)
+    >>> fit.weights.round(2).tolist(), (fit.means.round(0) + 0.0).tolist(), fit.covariances.shape
+    ([0.5, 0.5], [[0.0, 0.0], [8.0, 0.0]], (2, 2, 2))
+    """
+    x = as_matrix_data(x)
+    n, d = x.shape
+    k = as_n_components(n_components, n)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    covariance_type = covariance_type_name(covariance_type)
+    if reg_covar is None:
+        reg = default_regularization(x, covariance_type)
+    else:
+        reg = regularization_matrix(reg_covar, d, covariance_type)
+    settings = SearchSettings(
+        n_init=as_int(n_init, "n_init", minimum=1),
+        init=init,
+        tol=as_nonnegative_float(tol, "tol"),
+        max_iter=as_int(max_iter, "max_iter", minimum=0),
+        reg=reg,
+        covariance_type=covariance_type,
+        rng=as_generator(random_state),
+    )
+    start = _explicit_start(x, k, settings, weights_init, means_init, covariances_init)
+    complete = all(v is not None for v in (weights_init, means_init, covariances_init))
+    if complete or init == "quantile":
+        if start is None:
+            start = labels_start(x, start_labels(x, k, "quantile", settings.rng), k, settings)
+        runs = rank_runs([run_from(x, start, settings)], n, settings)
+    elif n <= SEARCH_SAMPLE_SIZE:
+        runs = find_maxima_mv(x, k, settings, start=start)
+    else:
+        sample = x[np.sort(settings.rng.choice(n, size=SEARCH_SAMPLE_SIZE, replace=False))]
+        runs = _polish(x, find_maxima_mv(sample, k, settings, start=start), settings)
+    return _result(x, runs, settings)
+
+
+def _explicit_start(x, k, settings, weights_init, means_init, covariances_init):
+    """The start from the ``*_init`` given (missing parts from groups of the rows), or None."""
+    if weights_init is None and means_init is None and covariances_init is None:
+        return None
+    d = x.shape[1]
+    if means_init is not None:
+        means = np.asarray(means_init, dtype=np.float64)
+        if means.shape != (k, d) or not np.isfinite(means).all():
+            raise ValueError(
+                f"means_init must be a finite ({k}, {d}) array, got shape {means.shape}"
+            )
+        labels = start_labels(x, k, "", settings.rng, means=means)
+    else:
+        kind = "quantile" if settings.init == "quantile" else "kmeans++"
+        labels = start_labels(x, k, kind, settings.rng)
+    weights, means_found, covariances = labels_start(x, labels, k, settings)
+    if means_init is not None:
+        means_found = means
+    if weights_init is not None:
+        weights = as_weights(weights_init, k)
+    if covariances_init is not None:
+        covariances = from_sklearn_shape(covariances_init, settings.covariance_type, k, d)
+    return weights, means_found, covariances
+
+
+def _polish(x, candidates, settings):
+    """Runs on all of ``x`` from the best sample maxima until one does not collapse."""
+    finished = []
+    for candidate in distinct_mv(x, candidates)[:MAX_POLISHED]:
+        ranked = rank_runs([run_from(x, params_of(candidate.run), settings)], len(x), settings)
+        if ranked and not ranked[0].collapsed.any():
+            return ranked
+        finished += ranked
+    return sorted(finished, key=lambda r: r.key)
+
+
+def _result(x, runs, settings):
+    """The best run as an :class:`EMResult` (the distinct others in ``local_maxima``)."""
+    if not runs:
+        raise FitError(
+            "every EM run ended with a singular covariance; pass reg_covar > 0 (or None for "
+            "the default) or reduce n_components"
+        )
+    results = [_to_result(x, ranked, settings) for ranked in distinct_mv(x, runs)]
+    result = results[0].with_local_maxima(results)
+    if result.degenerate:
+        warnings.warn(
+            f"component(s) {np.flatnonzero(result.collapsed).tolist()} collapsed in every run "
+            "(fewer than 2 effective observations, a covariance at the reg_covar floor in some "
+            "direction, or an sd under 1/1000 of the widest component's); the result marks "
+            "them in `collapsed`. Reduce n_components or increase reg_covar.",
+            DegenerateFitWarning,
+            skip_file_prefixes=(_EM_DIR,),
+        )
+    if not result.converged and settings.max_iter > 0:
+        change = abs(result.history[-1] - result.history[-2]) / result.n_obs
+        warnings.warn(
+            f"EM did not converge in max_iter={settings.max_iter} iterations (last change in "
+            f"mean log-likelihood {change:.3g}); increase max_iter or tol",
+            ConvergenceWarning,
+            skip_file_prefixes=(_EM_DIR,),
+        )
+    return result
+
+
+def _to_result(x, ranked, settings):
+    """One run on all of ``x`` as an :class:`EMResult`, components in principal-axis order."""
+    run = ranked.run
+    order = order_components(x, run.means)
+    covariances = run.covariances[order]
+    log_resp = log_prob_resp(x, run.weights, run.means, run.covariances)[1]
+    return EMResult(
+        weights=run.weights[order],
+        means=run.means[order],
+        variances=np.diagonal(covariances, axis1=1, axis2=2).copy(),
+        log_likelihood=run.log_likelihood,
+        n_iter=run.n_iter,
+        converged=run.converged,
+        history=np.asarray(run.history),
+        n_obs=x.shape[0],
+        reg_covar=settings.reg,
+        collapsed=ranked.collapsed[order],
+        method="em",
+        classification_entropy=_entropy(log_resp),
+        covariance_type=settings.covariance_type,
+        covariances=covariances,
+    )
+
+
+def _entropy(log_resp):
+    """``-sum_n sum_k r_nk log r_nk`` (0 log 0 = 0)."""
+    resp = np.exp(log_resp)
+    return float(-np.sum(resp * np.where(resp > 0, log_resp, 0.0)))
