@@ -10,6 +10,7 @@ uncertainty (:func:`gmm_bayes.report.tables.rounded`); components are numbered f
 import numpy as np
 
 from gmm_bayes.bayes import Status
+from gmm_bayes.bayes.diagnostics import RHAT_MAX, SMC_DISTINCT_MIN, SMC_WEIGHT_TOL
 from gmm_bayes.conventions import PARAMS
 from gmm_bayes.report.tables import decimals_for, fmt, rounded
 
@@ -180,14 +181,31 @@ def _why(status, diag, row):
         reasons.append(f"{diag.n_max_treedepth} transitions at the maximum tree depth")
     if diag.mode_fraction.ndim == 2 and diag.mode_fraction.shape[1] > 1:
         reasons.append(f"draws in {diag.mode_fraction.shape[1]} modes")
-    if not status.trustworthy:
-        if diag.n_divergent:
-            reasons.insert(0, f"{diag.n_divergent} divergences")
-        if diag.max_rhat > 1.01:
-            reasons.insert(0, f"r_hat {diag.max_rhat:.2f}")
-        if diag.multimodal:
-            reasons.insert(0, "chains in different modes")
+    if status.trustworthy:
+        return "; ".join(reasons)
+    if diag.sampler == "smc":
+        return "; ".join([*_smc_failures(diag), *reasons])
+    if diag.n_divergent:
+        reasons.insert(0, f"{diag.n_divergent} divergences")
+    if diag.max_rhat > RHAT_MAX:
+        reasons.insert(0, f"r_hat {diag.max_rhat:.2f}")
+    if diag.multimodal:
+        reasons.insert(0, "chains in different modes")
     return "; ".join(reasons)
+
+
+def _smc_failures(diag):
+    """What the SMC rule failed on: the runs' mode weights, their distinct particles."""
+    out = []
+    fraction = np.asarray(diag.mode_fraction)
+    if fraction.ndim == 2 and fraction.shape[0] > 1:
+        spread = float((fraction.max(axis=0) - fraction.min(axis=0)).max())
+        if spread > SMC_WEIGHT_TOL:
+            out.append(f"SMC runs disagree on mode weights by up to {spread:.2f}")
+    distinct = np.asarray(diag.distinct_particles, dtype=float)
+    if np.nanmin(distinct, initial=np.inf) < SMC_DISTINCT_MIN:
+        out.append(f"an SMC run keeps only {np.nanmin(distinct):.0%} distinct particles")
+    return out
 
 
 def _yes(value):

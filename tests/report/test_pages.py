@@ -109,3 +109,27 @@ def test_estimates_table_rounds_numbers_components_units_and_marks(tmp_path):
     )
     assert rows[2]["posterior"]["r_hat"] == f"{float(est['mu_r_hat'][0]):.2f}"
     assert "mcse" in rows[2]["posterior"]
+
+
+def test_reasons_of_a_failed_smc_posterior_are_the_smc_rule(tmp_path):
+    """An SMC posterior is judged by its runs' agreement and distinct particles, not R-hat."""
+    import dataclasses
+
+    from gmm_bayes.report.sections import k_context
+
+    report = fake_report(tmp_path, Status.NOT_CONVERGED)
+    result = report["results"][1]
+    diag = dataclasses.replace(
+        result.diagnostics,
+        sampler="smc",
+        max_rhat=1.5,
+        mode_fraction=np.array([[0.8, 0.2], [0.5, 0.5]]),
+        distinct_particles=np.array([0.9, 0.3]),
+    )
+    ctx = k_context(dataclasses.replace(result, diagnostics=diag), report["comparison"])
+    assert ctx["why"].startswith(
+        "SMC runs disagree on mode weights by up to 0.30; an SMC run keeps only 30% distinct"
+    )
+    assert "r_hat" not in ctx["why"] and ctx["sampler"] == "tempered SMC"
+    nuts = dataclasses.replace(result, diagnostics=dataclasses.replace(diag, sampler="nuts"))
+    assert "r_hat 1.50" in k_context(nuts, report["comparison"])["why"]
