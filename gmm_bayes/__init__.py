@@ -23,6 +23,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it; imported on first attribute access
 _LAZY = {
+    # scikit-learn's estimator interface to fit_em (imports scikit-learn)
+    "GaussianMixtureEM": "gmm_bayes.em.estimator",
     "compare_components": "gmm_bayes.compare",
     "compare_estimates": "gmm_bayes.compare",
     # the Bayesian layer (issue 3): Priors is numpy/scipy only; the rest import PyMC
