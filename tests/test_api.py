@@ -39,6 +39,17 @@ def test_import_and_fit_em_do_not_import_heavy_packages():
     assert out.stdout.strip() == ""
 
 
+def test_estimator_is_lazy_and_multivariate_fit_em_stays_light():
+    code = (
+        "import sys, gmm_bayes as gb; light = 'sklearn' not in sys.modules;"
+        "gb.fit_em(gb.load_dataset('faithful2d'), 2, random_state=0);"
+        "heavy = [m for m in ('pymc', 'pytensor', 'arviz', 'matplotlib', 'xarray') "
+        "if m in sys.modules]; print(light, ','.join(heavy), gb.GaussianMixtureEM.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "GaussianMixtureEM"]
+
+
 def test_emresult_fields():
     fit = gmm_bayes.fit_em([1.0, 2.0, 3.0, 10.0, 11.0, 12.0], 2, init="quantile")
     for name in (
