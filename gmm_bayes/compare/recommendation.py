@@ -57,7 +57,7 @@ def recommend_k(ds, elpd_pointwise):
         ``recommended_k`` (int; :data:`NO_K` when none), ``recommended_rule`` (one of
         :data:`RULE_EVIDENCE`, :data:`RULE_LOO`, :data:`RULE_NONE`) and
         ``recommended_reason`` (a sentence naming the runner-up and the criteria that prefer
-        another K).
+        another K, and saying so when the recommended K is the largest compared).
 
     Examples
     --------
@@ -87,6 +87,8 @@ def recommend_k(ds, elpd_pointwise):
         k, runner_up, why = _by_loo(ds, trusted, elpd_pointwise)
         rule = RULE_LOO
     sentence = why + _runner_up(runner_up) + _disagreeing(ds, k) + _left_out(ds, ks, trusted)
+    if k == max(ks) and len(ks) > 1:
+        sentence += f"; K={k} is the largest K compared, so compare larger K too"
     return {"recommended_k": k, "recommended_rule": rule, "recommended_reason": sentence + "."}
 
 

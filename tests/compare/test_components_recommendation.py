@@ -36,6 +36,7 @@ def test_evidence_picks_the_highest_p_k_among_trustworthy_k():
     out = recommend_k(ds, pointwise_elpd([-150.0, -120.0, -119.0]))
     assert out["recommended_k"] == 2 and out["recommended_rule"] == RULE_EVIDENCE
     reason = out["recommended_reason"]
+    assert "largest K compared" not in reason
     assert "runner-up K=1" in reason and "0.35 +- 0.02" in reason
     assert "EM BIC prefers K=3" in reason and "p(K | y) prefers K=3" in reason
     assert "K=3 (posterior MULTIMODAL)" in reason
@@ -77,6 +78,9 @@ def test_loo_keeps_the_best_when_no_smaller_k_is_close():
     assert out["recommended_k"] == 3
     assert "no smaller K comes within 2 se" in out["recommended_reason"]
     assert "every other criterion agrees" in out["recommended_reason"]
+    assert out["recommended_reason"].endswith(
+        "K=3 is the largest K compared, so compare larger K too."
+    )
 
 
 def test_loo_skips_untrustworthy_k_even_with_the_best_elpd():
