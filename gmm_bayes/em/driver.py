@@ -353,8 +353,8 @@ def fit_source(source, sample, options, standardizer, step):
 
 
 def _fit_matrix(x, n_components, priors, resolution, settings, covariances_init):
-    """fit_em on (N, d) data, d >= 2 (:mod:`~.driver_mv`; a dask array: :mod:`~.dask_source`)."""
-    given = {"priors": priors, "resolution": resolution, "variances_init": None}
+    """fit_em on (N, d) data, d >= 2 (:mod:`~.driver_mv`; a dask array: :mod:`~.dask_matrix`)."""
+    given = {"priors": priors, "resolution": resolution}
     given["variances_init"] = settings.pop("variances_init")
     for name, value in given.items():
         if value is not None:
@@ -363,9 +363,9 @@ def _fit_matrix(x, n_components, priors, resolution, settings, covariances_init)
                 f"{np.shape(x)}; drop it (covariances_init replaces variances_init)"
             )
     if _is_dask_array(x):
-        from gmm_bayes.em import dask_source  # imported here: dask only for a dask array
+        from gmm_bayes.em import dask_matrix  # imported here: dask only for a dask array
 
-        return dask_source.fit_dask_matrix(
+        return dask_matrix.fit_dask_matrix(
             x, n_components, covariances_init=covariances_init, **settings
         )
     from gmm_bayes.em.driver_mv import fit_em_mv

@@ -20,7 +20,7 @@ from gmm_bayes.em.covariance import (
     regularization_matrix,
 )
 from gmm_bayes.em.kernel_mv import log_prob_resp
-from gmm_bayes.em.multivariate import as_matrix_data, order_components
+from gmm_bayes.em.multivariate import as_matrix_data, principal_axis
 from gmm_bayes.em.random_state import as_generator
 from gmm_bayes.em.result import EMResult
 from gmm_bayes.em.search_mv import (
@@ -36,7 +36,15 @@ from gmm_bayes.em.search_mv import (
 from gmm_bayes.em.starts import INITS
 from gmm_bayes.exceptions import ConvergenceWarning, DegenerateFitWarning, FitError
 
-__all__ = ["MAX_POLISHED", "SEARCH_SAMPLE_SIZE", "fit_em_mv"]
+__all__ = [
+    "MAX_POLISHED",
+    "SEARCH_SAMPLE_SIZE",
+    "explicit_start",
+    "fit_em_mv",
+    "result_mv",
+    "search_sample",
+    "search_settings",
+]
 
 #: the search runs on at most this many rows (a random sample of larger data)
 SEARCH_SAMPLE_SIZE = 1 << 11
@@ -80,25 +88,20 @@ def fit_em_mv(
     ([0.5, 0.5], [[0.0, 0.0], [8.0, 0.0]], (2, 2, 2))
     """
     x = as_matrix_data(x)
-    n, d = x.shape
-    k = as_n_components(n_components, n)
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    covariance_type = covariance_type_name(covariance_type)
-    if reg_covar is None:
-        reg = default_regularization(x, covariance_type)
-    else:
-        reg = regularization_matrix(reg_covar, d, covariance_type)
-    settings = SearchSettings(
-        n_init=as_int(n_init, "n_init", minimum=1),
+    n = x.shape[0]
+    k, settings = search_settings(
+        x,
+        n,
+        n_components,
+        n_init=n_init,
         init=init,
-        tol=as_nonnegative_float(tol, "tol"),
-        max_iter=as_int(max_iter, "max_iter", minimum=0),
-        reg=reg,
+        tol=tol,
+        max_iter=max_iter,
+        reg_covar=reg_covar,
+        random_state=random_state,
         covariance_type=covariance_type,
-        rng=as_generator(random_state),
     )
-    start = _explicit_start(x, k, settings, weights_init, means_init, covariances_init)
+    start = explicit_start(x, k, settings, weights_init, means_init, covariances_init)
     complete = all(v is not None for v in (weights_init, means_init, covariances_init))
     if complete or init == "quantile":
         if start is None:
@@ -107,13 +110,82 @@ def fit_em_mv(
     elif n <= SEARCH_SAMPLE_SIZE:
         runs = find_maxima_mv(x, k, settings, start=start)
     else:
-        sample = x[np.sort(settings.rng.choice(n, size=SEARCH_SAMPLE_SIZE, replace=False))]
+        sample = x[search_sample(n, settings.rng)]
         runs = _polish(x, find_maxima_mv(sample, k, settings, start=start), settings)
-    return _result(x, runs, settings)
+    return result_mv(runs, settings, n, principal_axis(x), x)
 
 
-def _explicit_start(x, k, settings, weights_init, means_init, covariances_init):
-    """The start from the ``*_init`` given (missing parts from groups of the rows), or None."""
+def search_settings(rows, n_obs, n_components, *, covariance_type, reg_covar, **options):
+    """``(K, SearchSettings)`` from :func:`gmm_bayes.fit_em`'s options, validated.
+
+    Parameters
+    ----------
+    rows : ndarray, shape (M, d)
+        The data (or the rows :func:`~.covariance.robust_covariance` would take of them), for
+        the default regularization.
+    n_obs : int
+        N, the rows of the data.
+    n_components : int
+    covariance_type, reg_covar
+        As :func:`gmm_bayes.fit_em`.
+    **options
+        ``n_init``, ``init``, ``tol``, ``max_iter``, ``random_state``.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(50, 2))
+    >>> k, settings = search_settings(x, 50, 3, covariance_type="VVV", reg_covar=0.5, n_init=5,
+    ...                               init="mixed", tol=1e-6, max_iter=100, random_state=0)
+    >>> k, settings.covariance_type, settings.reg.tolist()
+    (3, 'full', [[0.5, 0.0], [0.0, 0.5]])
+    """
+    k = as_n_components(n_components, n_obs)
+    if options["init"] not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {options['init']!r}")
+    covariance_type = covariance_type_name(covariance_type)
+    if reg_covar is None:
+        reg = default_regularization(rows, covariance_type)
+    else:
+        reg = regularization_matrix(reg_covar, rows.shape[1], covariance_type)
+    return k, SearchSettings(
+        n_init=as_int(options["n_init"], "n_init", minimum=1),
+        init=options["init"],
+        tol=as_nonnegative_float(options["tol"], "tol"),
+        max_iter=as_int(options["max_iter"], "max_iter", minimum=0),
+        reg=reg,
+        covariance_type=covariance_type,
+        rng=as_generator(options["random_state"]),
+    )
+
+
+def search_sample(n, rng):
+    """Indices (sorted) of the ``SEARCH_SAMPLE_SIZE`` rows the search runs on.
+
+    Examples
+    --------
+    >>> search_sample(10**6, np.random.default_rng(0)).shape
+    (2048,)
+    """
+    return np.sort(rng.choice(n, size=SEARCH_SAMPLE_SIZE, replace=False))
+
+
+def explicit_start(x, k, settings, weights_init, means_init, covariances_init):
+    """The start from the ``*_init`` given (missing parts from groups of the rows), or None.
+
+    Returns
+    -------
+    tuple of ndarray or None
+        ``(weights (K,), means (K, d), covariances (K, d, d))``.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(50, 2))
+    >>> _, settings = search_settings(x, 50, 2, covariance_type="full", reg_covar=None,
+    ...                               n_init=1, init="mixed", tol=0.0, max_iter=1,
+    ...                               random_state=0)
+    >>> explicit_start(x, 2, settings, [0.3, 0.7], None, None)[0].tolist()
+    [0.3, 0.7]
+    """
     if weights_init is None and means_init is None and covariances_init is None:
         return None
     d = x.shape[1]
@@ -148,14 +220,33 @@ def _polish(x, candidates, settings):
     return sorted(finished, key=lambda r: r.key)
 
 
-def _result(x, runs, settings):
-    """The best run as an :class:`EMResult` (the distinct others in ``local_maxima``)."""
+def result_mv(runs, settings, n_obs, axis, rows):
+    """The best run as an :class:`EMResult` (the distinct others in ``local_maxima``), warned.
+
+    Parameters
+    ----------
+    runs : list of Ranked
+        Best first.
+    settings : SearchSettings
+    n_obs : int
+    axis : ndarray, shape (d,)
+        The data's principal axis (:func:`~.multivariate.principal_axis`): the components'
+        order.
+    rows : ndarray, shape (M, d)
+        The data, or a sample of them: the classification entropy is theirs times N / M.
+
+    Returns
+    -------
+    EMResult
+    """
     if not runs:
         raise FitError(
             "every EM run ended with a singular covariance; pass reg_covar > 0 (or None for "
             "the default) or reduce n_components"
         )
-    results = [_to_result(x, ranked, settings) for ranked in distinct_mv(x, runs)]
+    results = [
+        _to_result(ranked, settings, n_obs, axis, rows) for ranked in distinct_mv(rows, runs)
+    ]
     result = results[0].with_local_maxima(results)
     if result.degenerate:
         warnings.warn(
@@ -177,12 +268,12 @@ def _result(x, runs, settings):
     return result
 
 
-def _to_result(x, ranked, settings):
-    """One run on all of ``x`` as an :class:`EMResult`, components in principal-axis order."""
+def _to_result(ranked, settings, n_obs, axis, rows):
+    """One run as an :class:`EMResult`, components in principal-axis order."""
     run = ranked.run
-    order = order_components(x, run.means)
+    order = np.argsort(run.means @ axis, kind="stable")
     covariances = run.covariances[order]
-    log_resp = log_prob_resp(x, run.weights, run.means, run.covariances)[1]
+    log_resp = log_prob_resp(rows, run.weights, run.means, run.covariances)[1]
     return EMResult(
         weights=run.weights[order],
         means=run.means[order],
@@ -191,11 +282,11 @@ def _to_result(x, ranked, settings):
         n_iter=run.n_iter,
         converged=run.converged,
         history=np.asarray(run.history),
-        n_obs=x.shape[0],
+        n_obs=n_obs,
         reg_covar=settings.reg,
         collapsed=ranked.collapsed[order],
         method="em",
-        classification_entropy=_entropy(log_resp),
+        classification_entropy=_entropy(log_resp) * n_obs / len(rows),
         covariance_type=settings.covariance_type,
         covariances=covariances,
     )

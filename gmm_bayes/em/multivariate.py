@@ -16,6 +16,7 @@ the same projection. The axis depends on the columns' units (a principal axis is
 affine-equivariant), so after a change of units the same components may come in another order.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -33,8 +34,10 @@ from gmm_bayes.exceptions import DataError, FitError
 __all__ = [
     "MultivariateRun",
     "as_matrix_data",
+    "iterate_mv",
     "order_components",
     "principal_axis",
+    "principal_axis_of",
     "run_em_mv",
 ]
 
@@ -131,15 +134,54 @@ def run_em_mv(
     tol = as_nonnegative_float(tol, "tol")
     max_iter = as_int(max_iter, "max_iter", minimum=0)
     reg = default_regularization(x, covariance_type) if reg_covar is None else reg_covar
+    em_pass = functools.partial(em_pass_mv, x, backend=backend)
+    run = iterate_mv(em_pass, n, (weights, means, covariances), covariance_type, tol, max_iter, reg)
+    order = order_components(x, run.means)
+    return run._replace(
+        weights=run.weights[order], means=run.means[order], covariances=run.covariances[order]
+    )
+
+
+def iterate_mv(em_pass, n, start, covariance_type, tol, max_iter, reg):
+    """The EM iterations of :func:`run_em_mv` over any data ``em_pass`` sweeps (unordered).
+
+    Parameters
+    ----------
+    em_pass : callable
+        ``(weights, means, covariances) -> (log_likelihood, nk, means, scatter)`` over all
+        the rows, as :func:`~.kernel_mv.em_pass_mv` (a dask array's chunks:
+        :mod:`~.dask_matrix`).
+    n : int
+        Rows.
+    start : tuple of ndarray
+        ``(weights, means, covariances)``, canonical shapes, valid.
+    covariance_type : str
+        Canonical name.
+    tol, max_iter, reg
+        As :func:`run_em_mv` (``reg`` not None).
+
+    Returns
+    -------
+    MultivariateRun
+        Components in the start's order.
+
+    Examples
+    --------
+    >>> x = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    >>> em_pass = functools.partial(em_pass_mv, x)
+    >>> run = iterate_mv(em_pass, 4, (np.ones(1), np.ones((1, 2)), np.eye(2)[None]), "full",
+    ...                  0.0, 1, 0.0)
+    >>> run.covariances[0].round(12).tolist(), run.n_iter
+    ([[0.5, 0.0], [0.0, 0.5]], 1)
+    """
+    weights, means, covariances = start
     previous, converged, n_iter, history = -np.inf, False, 0, []
     for n_iter in range(1, max_iter + 1):
-        log_likelihood, nk, means, scatter = em_pass_mv(
-            x, weights, means, covariances, backend=backend
-        )
+        log_likelihood, nk, means, scatter = em_pass(weights, means, covariances)
         if not np.isfinite(log_likelihood):
             raise FitError(
                 f"EM iteration {n_iter}: a covariance became singular; pass reg_covar > 0 "
-                f"(got reg_covar={short_repr(reg_covar)})"
+                f"(got reg_covar={short_repr(reg)})"
             )
         history.append(log_likelihood)
         weights = nk / nk.sum()
@@ -148,17 +190,9 @@ def run_em_mv(
             converged = True
             break
         previous = log_likelihood / n
-    final = em_pass_mv(x, weights, means, covariances, backend=backend)[0]
-    order = order_components(x, means)
-    return MultivariateRun(
-        weights[order],
-        means[order],
-        covariances[order],
-        final,
-        n_iter,
-        converged,
-        (*history, final),
-    )
+    final = em_pass(weights, means, covariances)[0]
+    history = (*history, final)
+    return MultivariateRun(weights, means, covariances, final, n_iter, converged, history)
 
 
 def principal_axis(x):
@@ -178,7 +212,17 @@ def principal_axis(x):
     >>> principal_axis(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])).round(3).tolist()
     [0.707, 0.707]
     """
-    covariance = np.atleast_2d(np.cov(x, rowvar=False))
+    return principal_axis_of(np.atleast_2d(np.cov(x, rowvar=False)))
+
+
+def principal_axis_of(covariance):
+    """:func:`principal_axis` from the data's covariance (d, d).
+
+    Examples
+    --------
+    >>> principal_axis_of(np.array([[1.0, 0.0], [0.0, 4.0]])).tolist()
+    [0.0, 1.0]
+    """
     axis = np.linalg.eigh(covariance)[1][:, -1]
     return axis * np.sign(axis[np.argmax(np.abs(axis))])
 
