@@ -192,6 +192,7 @@ def analyse(x, settings, *, progress=None, quiet=False, label="", plan=True):
     if plan:
         progress.plan(_analysis_steps(settings))
     results = [_analyse_k(x, k, settings, progress, label) for k in settings.ks]
+    progress.note(f"{label}comparing K (PSIS-LOO, stacking, BIC, AIC, ICL)")
     with progress.phase("comparison"):
         evidences = {r.k: r.evidence for r in results} if settings.evidence else None
         comparison = compare_components(
@@ -205,6 +206,15 @@ def analyse(x, settings, *, progress=None, quiet=False, label="", plan=True):
     return results, comparison
 
 
+#: how a progress line names each sampler setting
+_SAMPLING_WORDS = {
+    "auto": "nutpie sampling (tempered SMC if its chains do not mix)",
+    "nutpie": "nutpie sampling",
+    "pymc": "PyMC NUTS sampling",
+    "smc": "tempered SMC",
+}
+
+
 def _analysis_steps(settings):
     """Progress steps of :func:`analyse`: one per K (two with the evidence), one comparing."""
     return len(settings.ks) * (1 + settings.evidence) + 1
@@ -215,6 +225,10 @@ def _analyse_k(x, k, settings, progress, label):
     from gmm_bayes.bayes import Diagnostics, posterior_modes, sample_posterior
 
     start = time.perf_counter()
+    progress.note(
+        f"{label}K={k}: EM, then {_SAMPLING_WORDS[settings.sampler]} ({settings.chains} chains "
+        f"x {settings.draws} draws after {settings.tune} tuning steps)"
+    )
     with _page_warnings() as messages:
         with progress.phase("EM"):
             fits = point_fits(x, k, settings.seed)
@@ -470,6 +484,7 @@ def _build_one(directory, x, meta, settings, progress, start=None, *, planned=Fa
         progress.plan(_analysis_steps(settings) + 1)
     progress.note(f"{label}{x.size} observations from {meta['source']}")
     results, comparison = analyse(x, settings, progress=progress, label=label, plan=False)
+    progress.note(f"{label}writing figures, tables, NetCDF")
     ctx = write_dataset(
         directory,
         x=x,
