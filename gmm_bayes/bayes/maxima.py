@@ -20,6 +20,7 @@ __all__ = [
     "maxima_dataset",
     "mixture_sd",
     "nearest_maximum_fractions",
+    "scaled_parameters",
     "tree_maxima",
 ]
 
@@ -32,15 +33,56 @@ SAME_MODE_ATOL = 0.02
 def mixture_sd(weights, means, sigmas):
     """Standard deviation of the mixture ``sum_k w_k N(mu_k, sigma_k**2)`` (1.0 if it is 0).
 
+    Parameters
+    ----------
+    weights : array_like, shape (K,)
+    means, sigmas : array_like, shape (K,) or (K, d)
+        Means and per-column sds.
+
+    Returns
+    -------
+    float or ndarray, shape (d,)
+        A float for (K,) means; each column's sd for (K, d).
+
     Examples
     --------
     >>> mixture_sd([0.5, 0.5], [-1.0, 1.0], [0.0, 0.0])
     1.0
+    >>> mixture_sd([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], [[0.0, 2.0], [0.0, 2.0]]).tolist()
+    [1.0, 2.0]
     """
     w, mu, sigma = (np.asarray(a, dtype=np.float64) for a in (weights, means, sigmas))
+    if mu.ndim == 2:
+        mean = w @ mu
+        var = w @ (sigma**2 + (mu - mean) ** 2)
+        return np.where(var > 0, np.sqrt(np.maximum(var, 0.0)), 1.0)
     mean = float(np.sum(w * mu))
     var = float(np.sum(w * (sigma**2 + (mu - mean) ** 2)))
     return float(np.sqrt(var)) if var > 0 else 1.0
+
+
+def scaled_parameters(w, mu, sigma, scale):
+    """``(w, mu / scale, sigma / scale)`` flattened over components (and columns) and joined.
+
+    Parameters
+    ----------
+    w : ndarray, shape (..., K)
+    mu, sigma : ndarray, shape (..., K) or (..., K, d)
+    scale : float or ndarray, shape (d,)
+        :func:`mixture_sd`.
+
+    Returns
+    -------
+    ndarray, shape (..., K + 2 K d)
+
+    Examples
+    --------
+    >>> scaled_parameters(np.ones((3, 1)), np.zeros((3, 1, 2)), np.ones((3, 1, 2)), 2.0).shape
+    (3, 5)
+    """
+    lead = np.shape(w)[:-1]
+    parts = (w, np.asarray(mu) / scale, np.asarray(sigma) / scale)
+    return np.concatenate([np.reshape(p, (*lead, -1)) for p in parts], axis=-1)
 
 
 def distinct_maxima(em, *, atol=SAME_MODE_ATOL):
@@ -79,7 +121,7 @@ def distinct_maxima(em, *, atol=SAME_MODE_ATOL):
 
 
 def _param_vector(fit, scale):
-    return np.concatenate([fit.weights, np.asarray(fit.means) / scale, fit.sigmas / scale])
+    return scaled_parameters(fit.weights, fit.means, fit.sigmas, scale)
 
 
 def chain_starts(maxima, chains, *, window=START_WINDOW):
@@ -129,14 +171,16 @@ def maxima_dataset(em, maxima, plan):
     -------
     xarray.Dataset
         ``em.to_dataset()`` plus ``maximum_w``, ``maximum_mu``, ``maximum_sigma`` on
-        ``(maximum, component)``, ``maximum_log_likelihood`` on ``maximum`` and
+        ``(maximum, component)`` (``mu`` and ``sigma`` on ``(maximum, component, dim)`` for
+        d >= 2), ``maximum_log_likelihood`` on ``maximum`` and
         ``chain_start`` on ``chain``.
     """
     ds = em.to_dataset()
+    per_component = ("maximum", *ds["mu"].dims)  # (component) or (component, dim)
     ds = ds.assign(
         maximum_w=(("maximum", "component"), np.array([m.weights for m in maxima])),
-        maximum_mu=(("maximum", "component"), np.array([m.means for m in maxima])),
-        maximum_sigma=(("maximum", "component"), np.array([m.sigmas for m in maxima])),
+        maximum_mu=(per_component, np.array([m.means for m in maxima])),
+        maximum_sigma=(per_component, np.array([m.sigmas for m in maxima])),
         maximum_log_likelihood=("maximum", np.array([m.log_likelihood for m in maxima])),
         chain_start=("chain", np.array(plan, dtype=np.int64)),
     )
@@ -196,14 +240,11 @@ def nearest_maximum_fractions(posterior, maxima):
         return np.ones((n_chains, 1))
     w, mu, sigma = (np.asarray(maxima[name], dtype=np.float64) for name in PARAMS)
     scale = mixture_sd(w[0], mu[0], sigma[0])
-    draws = np.concatenate(
-        [
-            np.asarray(posterior[name].transpose("chain", "draw", ...).values) / s
-            for name, s in zip(PARAMS, (1.0, scale, scale), strict=True)
-        ],
-        axis=-1,
-    )  # (C, D, 3K)
-    centres = np.concatenate([w, mu / scale, sigma / scale], axis=-1)  # (M, 3K)
+    draws = scaled_parameters(
+        *(np.asarray(posterior[name].transpose("chain", "draw", ...).values) for name in PARAMS),
+        scale,
+    )  # (C, D, P)
+    centres = scaled_parameters(w, mu, sigma, scale)  # (M, P)
     dist = np.linalg.norm(draws[:, :, None, :] - centres[None, None], axis=-1)  # (C, D, M)
     nearest = np.argmin(dist, axis=-1)
     return np.stack([(nearest == j).mean(axis=1) for j in range(centres.shape[0])], axis=1)

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import logsumexp
 
-from gmm_bayes.bayes.maxima import mixture_sd, tree_maxima
+from gmm_bayes.bayes.maxima import mixture_sd, scaled_parameters, tree_maxima
 from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
 from gmm_bayes.mixture import log_density, univariate
 
@@ -198,10 +198,9 @@ def _scaled_draws(posterior, maxima):
     if maxima is not None:
         scale = mixture_sd(maxima["w"][0], maxima["mu"][0], maxima["sigma"][0])
     else:
-        flat = {n: v.reshape(-1, v.shape[-1]).mean(axis=0) for n, v in post.items()}
+        flat = {n: v.reshape(-1, *v.shape[2:]).mean(axis=0) for n, v in post.items()}
         scale = mixture_sd(flat["w"], flat["mu"], flat["sigma"])
-    points = np.concatenate([post["w"], post["mu"] / scale, post["sigma"] / scale], axis=-1)
-    return points, scale
+    return scaled_parameters(post["w"], post["mu"], post["sigma"], scale), scale
 
 
 def _landmarks(maxima, scale):
@@ -209,7 +208,7 @@ def _landmarks(maxima, scale):
     if maxima is None:
         return np.empty((0, 0)), np.empty(0, dtype=np.int64)
     w, mu, sigma = (np.asarray(maxima[n], dtype=np.float64) for n in PARAMS)
-    points = np.concatenate([w, mu / scale, sigma / scale], axis=-1)
+    points = scaled_parameters(w, mu, sigma, scale)
     loglik = np.asarray(maxima["log_likelihood"], dtype=np.float64)
     kept = []
     for j in np.argsort(-loglik, kind="stable"):

@@ -1,5 +1,8 @@
 """The verdict of :func:`gmm_bayes.diagnose` in words, written from the typed fields of a
-:class:`~gmm_bayes.bayes.diagnostics.Diagnostics` (for people; code reads the fields)."""
+:class:`~gmm_bayes.bayes.diagnostics.Diagnostics` (for people; code reads the fields).
+
+Components, EM local maxima and modes are numbered from 1 in the text, as on the report's pages
+(the fields and the tree's coordinates count from 0)."""
 
 import numpy as np
 
@@ -52,7 +55,7 @@ def write_verdict(d, maxima):
     elif maxima is not None and d.mode_fraction.shape[0] and d.mode_maximum is not None:
         stayed = int(d.mode_maximum[d.visited[0]])
         if stayed >= 0 and len(maxima["log_likelihood"]) > 1:
-            parts.append(f"All chains stayed near EM local maximum {stayed}.")
+            parts.append(f"All chains stayed near EM local maximum {stayed + 1}.")
     parts.extend(_warnings(d))
     return " ".join(parts)
 
@@ -79,7 +82,7 @@ def _warnings(d):
             "exactly the same distribution there; run longer before trusting the tails."
         )
     if d.sigma_outside_prior:
-        which = ", ".join(str(k) for k in d.sigma_outside_prior)
+        which = ", ".join(str(k + 1) for k in d.sigma_outside_prior)
         parts.append(
             f"EM's sigma of component(s) {which} lies outside the central 95% of the sigma "
             "prior, which pulls the posterior away from it: consider Priors.small_clusters()."
@@ -116,7 +119,14 @@ def _smc_facts(d):
 
 def _mode_name(d, m):
     j = int(d.mode_maximum[m])
-    return f"EM local maximum {j}" if j >= 0 else f"mode {m} (not found by EM)"
+    return f"EM local maximum {j + 1}" if j >= 0 else f"mode {m + 1} (not found by EM)"
+
+
+def _format_mean(mean):
+    """A component's mean: ``9.7`` (d = 1) or ``(2.04, 54.5)`` (d >= 2)."""
+    values = np.atleast_1d(mean)
+    text = ", ".join(f"{v:.4g}" for v in values)
+    return text if values.size == 1 else f"({text})"
 
 
 def _mode_story(d, maxima):
@@ -135,8 +145,8 @@ def _mode_story(d, maxima):
     described = []
     shown = sorted(set(d.chain_mode.tolist()) | {int(v) for v in d.visited})
     for j in sorted(int(d.mode_maximum[m]) for m in shown if d.mode_maximum[m] >= 0):
-        mu = ", ".join(f"{v:.4g}" for v in maxima["mu"][j])
+        mu = ", ".join(_format_mean(v) for v in maxima["mu"][j])
         w = ", ".join(f"{v:.3f}" for v in maxima["w"][j])
         ll = maxima["log_likelihood"][j]
-        described.append(f"maximum {j}: log-likelihood {ll:.2f}, mu = ({mu}), w = ({w})")
+        described.append(f"maximum {j + 1}: log-likelihood {ll:.2f}, mu = ({mu}), w = ({w})")
     return f"{chains}. EM {'; '.join(described)}." if described else chains + "."

@@ -47,7 +47,7 @@ def test_well_mixed_unimodal_sample_is_ok():
     assert result.status is Status.OK and result.status.trustworthy
     assert result.converged and not result.multimodal
     assert result.verdict.startswith("OK: no sampling problems detected.")
-    assert "All chains stayed near EM local maximum 0." in result.verdict
+    assert "All chains stayed near EM local maximum 1." in result.verdict
 
 
 def test_agreeing_split_between_near_duplicate_maxima_is_caution():
@@ -79,8 +79,8 @@ def test_chains_in_different_maxima_are_multimodal():
     np.testing.assert_array_equal(result.chain_start, [0, 0, 1, 1])
     assert result.verdict.startswith("MULTIMODAL")
     assert "chains disagree" in result.verdict
-    assert "chain 2: 100% near EM local maximum 1" in result.verdict
-    assert "maximum 1: log-likelihood -202.52, mu = (9.7, 19.9, 23.1, 33)" in result.verdict
+    assert "chain 2: 100% near EM local maximum 2" in result.verdict
+    assert "maximum 2: log-likelihood -202.52, mu = (9.7, 19.9, 23.1, 33)" in result.verdict
 
 
 def test_divergences_are_not_converged():
@@ -193,7 +193,7 @@ def test_a_mode_em_never_found_makes_disagreeing_chains_multimodal():
     result = diagnose(posterior_tree(draws, maxima=GALAXY_MAXIMA[:1], chain_start=[0] * 4))
     assert result.status is Status.MULTIMODAL
     assert result.mode_maximum.tolist() == [0, -1]
-    assert "100% near mode 1 (not found by EM)" in result.verdict
+    assert "100% near mode 2 (not found by EM)" in result.verdict
 
 
 def test_em_sigma_outside_the_prior_is_flagged():
@@ -204,7 +204,7 @@ def test_em_sigma_outside_the_prior_is_flagged():
     tree["em"] = xr.DataTree(em.assign(sigma_prior_high=2.92))
     result = diagnose(tree)
     assert result.sigma_outside_prior == (0, 3) and result.status is Status.CAUTION
-    assert "sigma of component(s) 0, 3 lies outside the central 95%" in result.verdict
+    assert "sigma of component(s) 1, 4 lies outside the central 95%" in result.verdict
     back = Diagnostics.from_dataset(result.to_dataset())
     assert back.sigma_outside_prior == (0, 3)
 
