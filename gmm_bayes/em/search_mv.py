@@ -11,8 +11,9 @@ The strategy of the univariate search (:mod:`~.search`), on (N, d) data:
    pseudo-observation of the data's covariance scaled to a group's size, so a small group
    still gives a positive-definite start), under the structure.
 2. **Insertion** (greedy EM, Verbeek et al. 2003): the best ``BEAM`` maxima at k-1 plus a
-   new component on the ``INSERTION_SIZES`` nearest rows of the worst-fitted row and of random
-   rows.
+   new component on the ``INSERTION_SIZES`` nearest rows of the worst-fitted row and of
+   random rows (``INSERTION_CENTRES`` in all), and each with one of its components split in
+   two along one of its principal directions.
 3. **Screened restarts** (emEM, Biernacki, Celeux & Govaert 2003): every start runs
    ``SCREEN_ITER`` iterations, the ``n_init`` best (``LOWER_RUNS`` below K) then to
    convergence.
@@ -38,6 +39,7 @@ from gmm_bayes.exceptions import FitError
 
 __all__ = [
     "EXTRA_ROUNDS",
+    "INSERTION_CENTRES",
     "INSERTION_SIZES",
     "Ranked",
     "SearchSettings",
@@ -53,6 +55,8 @@ __all__ = [
 
 #: neighbourhood sizes of an inserted component: rows (int) or a fraction of them (float)
 INSERTION_SIZES = (8, 0.1, 0.3)
+#: rows a new component is inserted around: the worst fitted and random ones
+INSERTION_CENTRES = 4
 #: rounds of screened restarts added while the fit at k stays below the fit at k-1
 EXTRA_ROUNDS = 2
 
@@ -236,15 +240,17 @@ def labels_start(x, labels, k, settings):
 
 
 def _insertion_starts(x, run, settings):
-    """The K-1 fit ``run`` plus a component on the neighbourhood of a badly fitted row."""
+    """The K-1 fit ``run`` plus a component on the neighbourhood of a badly fitted row or of
+    random rows, and with each of its components split in two (:func:`_split_starts`)."""
     from gmm_bayes import mixture
 
     n, d = x.shape
     k = run.weights.size + 1
     log_density = mixture.log_density(x, run.weights, run.means, run.covariances)
-    centres = [int(np.argmin(log_density)), int(settings.rng.integers(n))]
+    random_rows = settings.rng.choice(n, size=min(n, INSERTION_CENTRES - 1), replace=False)
+    centres = [int(np.argmin(log_density)), *random_rows.tolist()]
     z = whiten(x)
-    starts = []
+    starts = _split_starts(x, run)
     for centre in centres:
         nearest = np.argsort(((z - z[centre]) ** 2).sum(axis=1), kind="stable")
         for size in INSERTION_SIZES:
@@ -258,6 +264,26 @@ def _insertion_starts(x, run, settings):
             covariances = np.concatenate([run.covariances, cov_new[1:]])
             if settings.covariance_type == "tied":
                 covariances = np.broadcast_to(run.covariances[0], (k, d, d)).copy()
+            starts.append((weights, means, covariances))
+    return starts
+
+
+def _split_starts(x, run):
+    """``run`` with one component replaced by two, its mean moved by half an sd either way
+    along each of its principal directions relative to the data's covariance (generalized
+    eigenvectors, so the splits follow any affine map); weights halved, covariances kept."""
+    _, chol = _whitening(x)
+    starts = []
+    for j, covariance in enumerate(run.covariances):
+        whitened = np.linalg.solve(chol, np.linalg.solve(chol, covariance).T)
+        values, vectors = np.linalg.eigh(whitened)
+        for value, vector in zip(values, vectors.T, strict=True):
+            step = chol @ vector * np.sqrt(value) / 2
+            weights = np.append(run.weights, run.weights[j] / 2)
+            weights[j] /= 2
+            means = np.vstack([run.means, run.means[j] + step])
+            means[j] = run.means[j] - step
+            covariances = np.concatenate([run.covariances, covariance[None]])
             starts.append((weights, means, covariances))
     return starts
 
