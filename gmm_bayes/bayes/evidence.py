@@ -13,6 +13,7 @@ from gmm_bayes._validation import as_data, as_int, as_n_components
 from gmm_bayes.bayes.evidence_target import MixtureTarget
 from gmm_bayes.bayes.priors import Priors
 from gmm_bayes.bayes.tempered_smc import smc_log_evidence
+from gmm_bayes.em.resolution import as_resolution
 
 __all__ = ["PRESETS", "Evidence", "log_evidence", "smc_evidence"]
 
@@ -61,6 +62,7 @@ def log_evidence(
     n_components,
     *,
     priors=None,
+    resolution=None,
     random_seed=None,
     preset="precise",
     n_particles=None,
@@ -89,6 +91,10 @@ def log_evidence(
         K, between 1 and N.
     priors : gmm_bayes.Priors, optional
         Defaults to ``Priors()``.
+    resolution : None, "auto" or float > 0
+        As in :func:`gmm_bayes.fit_em`: the evidence of the interval likelihood at this
+        recording resolution (``"auto"``: the grid :func:`gmm_bayes.fit_em` would detect), the
+        likelihood ``build_model(..., resolution=...)`` samples; None, the density's.
     random_seed : int, numpy.random.Generator or None
         Seeds the runs (each gets an independent stream).
     preset : {"precise", "fast"}, default "precise"
@@ -144,7 +150,8 @@ def log_evidence(
     ess_fraction = settings["ess_fraction"]
     if not 0.0 < ess_fraction < 1.0:
         raise ValueError(f"ess_fraction must be in (0, 1), got {ess_fraction!r}")
-    target = MixtureTarget.from_data(x, priors.resolve(x, k), k)
+    width = as_resolution(resolution, x).width
+    target = MixtureTarget.from_data(x, priors.resolve(x, k), k, width)
     streams = np.random.default_rng(random_seed).spawn(n_runs)
     runs = [
         smc_log_evidence(target, rng, n_particles, n_moves=n_moves, ess_fraction=ess_fraction)[0]

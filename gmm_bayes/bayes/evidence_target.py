@@ -2,7 +2,9 @@
 
 :class:`MixtureTarget` holds the data (distinct values with counts) and the priors in the
 data's units, and evaluates, for a batch of particles at once, the log prior density and the
-log-likelihood in unconstrained coordinates::
+log-likelihood (the density's, or with a recording resolution ``h`` the interval likelihood of
+:mod:`gmm_bayes.em.resolution`, as :func:`gmm_bayes.build_model` writes them) in unconstrained
+coordinates::
 
     a_k = log(w_k / w_K)       k < K   (additive log-ratio; Jacobian prod_k w_k)
     mu_k                       ordered mu_1 < ... < mu_K, no transform
@@ -19,8 +21,9 @@ the ordered region is one of K! copies of the same posterior mass).
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammaln, logsumexp
 
+from gmm_bayes.em.resolution import log_normal_mass
 from gmm_bayes.mixture import log_density, univariate
 
 __all__ = ["MixtureTarget"]
@@ -39,6 +42,9 @@ class MixtureTarget:
     spec : ResolvedPriors
         The priors in the data's units (``Priors.resolve``).
     n_components : int
+    resolution : float or None
+        The recording resolution ``h``: each value stands for ``[v - h/2, v + h/2]``
+        (None: the density likelihood).
 
     Examples
     --------
@@ -54,12 +60,14 @@ class MixtureTarget:
     counts: np.ndarray
     spec: object
     n_components: int
+    resolution: float | None = None
 
     @classmethod
-    def from_data(cls, x, spec, n_components):
-        """The target for data ``x`` (validated, shape (N,)) under ``spec``."""
+    def from_data(cls, x, spec, n_components, resolution=None):
+        """The target for data ``x`` (validated, shape (N,)) under ``spec``, with the interval
+        likelihood when ``resolution`` (a width ``h > 0``) is given."""
         values, counts = np.unique(x, return_counts=True)
-        return cls(values, counts.astype(np.float64), spec, int(n_components))
+        return cls(values, counts.astype(np.float64), spec, int(n_components), resolution)
 
     @property
     def hierarchical(self):
@@ -117,10 +125,21 @@ class MixtureTarget:
         return np.where(ordered & np.isfinite(out), out, -np.inf)
 
     def log_likelihood(self, theta):
-        """``sum_j counts_j log p(values_j | w, mu, sigma)``, shape (P,)."""
+        """``sum_j counts_j log p(values_j | w, mu, sigma)``, shape (P,); ``p`` the density, or
+        the probability of ``[v_j - h/2, v_j + h/2]`` with a resolution."""
         w, mu, sigma, _ = self.unpack(theta)
-        x, means, covariances = univariate(self.values, mu, sigma * sigma)
-        return log_density(x, w, means, covariances) @ self.counts
+        if self.resolution is None:
+            x, means, covariances = univariate(self.values, mu, sigma * sigma)
+            return log_density(x, w, means, covariances) @ self.counts
+        return self._interval_log_probability(w, mu, sigma) @ self.counts
+
+    def _interval_log_probability(self, w, mu, sigma):
+        """Log probability of each value's interval, shape (P, M), from (P, K) parameters."""
+        half = 0.5 * self.resolution
+        v, mu, sigma = self.values[None, :, None], mu[:, None, :], sigma[:, None, :]
+        log_mass = log_normal_mass((v - half - mu) / sigma, (v + half - mu) / sigma)
+        with np.errstate(divide="ignore"):
+            return logsumexp(np.log(w)[:, None, :] + log_mass, axis=2)
 
 
 def _draw_sigmas(prior, rng, shape):

@@ -107,7 +107,7 @@ def smc_target(model, start):
         return None
     if np.size(start["sigma"]) != k:
         return None
-    target = MixtureTarget(data.values, data.counts, model_priors(model), k)
+    target = MixtureTarget(data.values, data.counts, model_priors(model), k, data.resolution)
     theta = target.pack(start["w"], start["mu"], start["sigma"], start.get("beta"))
     logp_fn = model.compile_logp(vars=[model["y"]], jacobian=False)
     with np.errstate(divide="ignore"):

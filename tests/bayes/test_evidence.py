@@ -258,3 +258,56 @@ def test_preset_sets_the_defaults_and_arguments_override_it(galaxy):
     assert fast.n_particles == 50 and len(fast.runs) == PRESETS["fast"]["n_runs"]
     with pytest.raises(ValueError, match="preset must be one of"):
         log_evidence(galaxy, 1, preset="quick")
+
+
+@pytest.fixture(scope="module")
+def coarse():
+    """60 values of N(10, 0.7) recorded to whole units: the interval likelihood differs from the
+    density's by far more than the Monte Carlo error."""
+    return np.round(np.random.default_rng(11).normal(10.0, 0.7, 60))
+
+
+def quadrature_interval_log_evidence(x, width):
+    """K = 1, default priors, interval likelihood: the double integral on a fine grid, each
+    value's probability ``Phi((x + h/2 - mu) / sigma) - Phi((x - h/2 - mu) / sigma)`` (scipy)."""
+    spec = Priors().resolve(x, 1)
+    mean, sd, n = x.mean(), x.std(), x.size
+    mu = np.linspace(mean - 8 * sd / np.sqrt(n), mean + 8 * sd / np.sqrt(n), 401)
+    sigma = np.linspace(0.4 * sd, 1.8 * sd, 401)
+    m, s = np.meshgrid(mu, sigma, indexing="ij")
+    values, counts = np.unique(x, return_counts=True)
+    log_f = np.zeros_like(m)
+    for v, c in zip(values, counts, strict=True):
+        upper = stats.norm.cdf((v + width / 2 - m) / s)
+        lower = stats.norm.cdf((v - width / 2 - m) / s)
+        log_f += c * np.log(upper - lower)
+    log_f += stats.norm.logpdf(m, spec.mu_loc, spec.mu_sd)
+    log_f += stats.invgamma.logpdf(s**2, spec.sigma.alpha, scale=spec.sigma.beta) + np.log(2 * s)
+    top = log_f.max()
+    inner = integrate.simpson(np.exp(log_f - top), x=sigma, axis=1)
+    return top + np.log(integrate.simpson(inner, x=mu))
+
+
+def test_interval_target_is_the_interval_likelihood(coarse):
+    """MixtureTarget with a resolution: each value's interval probability, from scipy."""
+    spec = Priors().resolve(coarse, 2)
+    target = MixtureTarget.from_data(coarse, spec, 2, resolution=1.0)
+    w, mu, sigma = np.array([0.4, 0.6]), np.array([9.0, 11.0]), np.array([1.2, 0.7])
+    cdf = stats.norm.cdf
+    prob = (
+        w * (cdf((coarse[:, None] + 0.5 - mu) / sigma) - cdf((coarse[:, None] - 0.5 - mu) / sigma))
+    ).sum(1)
+    got = target.log_likelihood(target.pack(w, mu, sigma))
+    np.testing.assert_allclose(got, [np.log(prob).sum()], rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_interval_evidence_matches_quadrature(coarse):
+    expected = quadrature_interval_log_evidence(coarse, 1.0)
+    ev = log_evidence(coarse, 1, resolution=1.0, random_seed=3, n_moves=20, ess_fraction=0.7)
+    density = log_evidence(coarse, 1, random_seed=3, n_moves=20, ess_fraction=0.7)
+    assert ev.se < 0.05
+    assert abs(ev.log_ml - expected) < 2 * ev.se + 1e-3  # 1e-3: the grid's own error
+    assert abs(density.log_ml - expected) > 10 * (ev.se + density.se)  # another number
+    auto = log_evidence(coarse, 1, resolution="auto", random_seed=3, n_moves=20, ess_fraction=0.7)
+    assert auto.log_ml == ev.log_ml  # "auto" finds the whole-unit grid

@@ -105,3 +105,15 @@ def test_an_smc_posterior_carries_its_evidence():
     assert abs(carried.log_ml - fresh.log_ml) < 3 * np.hypot(carried.se, fresh.se) + 0.05
     nuts = gb.sample_posterior(x, 1, draws=100, tune=100, random_seed=0)
     assert smc_evidence(nuts) is None
+
+
+def test_the_own_smc_runs_the_interval_likelihood():
+    """A model with a recording resolution gets the own SMC (its target's log-likelihood is the
+    interval likelihood that check_model ties to EM's), not PyMC's fallback."""
+    x = np.round(exact_groups(200, *TRUE, seed=3), 1)
+    em = gb.fit_em(x, 2, random_state=0, resolution=0.1)
+    model = gb.build_model(x, 2, resolution=0.1)
+    target = smc_target(model, initial_point(model, em))
+    assert target is not None and target.resolution == 0.1
+    theta = target.pack(em.weights, em.means, em.sigmas)
+    np.testing.assert_allclose(target.log_likelihood(theta), [em.log_likelihood], rtol=1e-10)
