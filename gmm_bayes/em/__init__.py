@@ -24,6 +24,17 @@ The modules, in the order of a fit:
   :mod:`~gmm_bayes.em.standard_errors`: bootstrap and observed-information standard errors;
 - :mod:`~gmm_bayes.em.sklearn_bridge`: scikit-learn's ``GaussianMixture`` as an :class:`EMResult`.
 
+(N, d) data, d >= 2 (:func:`fit_em` hands them on):
+
+- :mod:`~gmm_bayes.em.covariance`: the four covariance structures (mclust's aliases), their
+  M-steps, parameter counts and the equivariant default regularization;
+- :mod:`~gmm_bayes.em.kernel_mv` / :mod:`~gmm_bayes.em.kernel_mv_numba`: the fused (N, d) pass;
+- :mod:`~gmm_bayes.em.multivariate`: one run from a start, the principal-axis order;
+- :mod:`~gmm_bayes.em.search_mv` and :mod:`~gmm_bayes.em.driver_mv`: the search and
+  ``fit_em``'s d >= 2 path; :mod:`~gmm_bayes.em.dask_matrix`: 2-D dask arrays;
+- :mod:`~gmm_bayes.em.estimator`: ``GaussianMixtureEM``, scikit-learn's estimator interface
+  (imports scikit-learn; not imported here).
+
 Importing this package never imports PyMC, ArviZ, xarray or matplotlib.
 """
 
