@@ -275,8 +275,10 @@ def _parser():
         )
         p.add_argument(
             "--evidence",
-            action="store_true",
-            help="also estimate each K's log evidence and p(K | y) by tempered SMC (minutes per K)",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="estimate each K's log evidence and p(K | y) by tempered SMC (default; a few "
+            "seconds per K; reused from the posterior when SMC drew it); --no-evidence skips it",
         )
         p.add_argument(
             "--full-netcdf",

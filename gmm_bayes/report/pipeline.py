@@ -262,7 +262,9 @@ def _analyse_k(x, k, settings, progress, label):
         f"{diag.n_divergent} divergences, max r_hat {diag.max_rhat:.3f}, "
         f"min ESS {diag.min_ess_bulk:.0f}"
     )
-    evidence = _evidence(x, k, settings, progress, label) if settings.evidence else None
+    evidence = (
+        _evidence(x, k, settings, tree, fits["em"], progress, label) if settings.evidence else None
+    )
     return KResult(
         k=k,
         fits=fits,
@@ -288,11 +290,16 @@ def _standard_errors(em, x):
         return None
 
 
-def _evidence(x, k, settings, progress, label):
+def _evidence(x, k, settings, tree, em, progress, label):
+    """K's log evidence: the one an own-SMC posterior already holds, else ``preset="fast"``
+    SMC runs on the likelihood the posterior used (the EM fit's resolution)."""
     from gmm_bayes.bayes import log_evidence
+    from gmm_bayes.bayes.evidence import smc_evidence
 
     with progress.phase("evidence"):
-        evidence = log_evidence(x, k, random_seed=settings.seed)
+        evidence = smc_evidence(tree) or log_evidence(
+            x, k, resolution=em.resolution, random_seed=settings.seed, preset="fast"
+        )
     progress.step(f"{label}K={k}: log evidence {evidence.log_ml:.2f} +- {evidence.se:.2f}")
     return evidence
 

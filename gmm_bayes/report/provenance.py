@@ -79,7 +79,7 @@ class ReportSettings:
     seed: int = 0
     sampler: str = "auto"
     hdi_prob: float = INTERVAL_PROB
-    evidence: bool = False
+    evidence: bool = True
     full_netcdf: bool = False
 
     def __post_init__(self):

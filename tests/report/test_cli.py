@@ -64,7 +64,7 @@ def test_help_explains():
 
 
 def test_report_settings_from_the_command_line(monkeypatch, tmp_path):
-    """The report's defaults (sampler auto, compact NetCDF, no evidence) and their options."""
+    """The report's defaults (sampler auto, compact NetCDF, evidence) and their options."""
     import gmm_bayes.report.pipeline as pipeline
     from gmm_bayes.cli import main
 
@@ -73,10 +73,10 @@ def test_report_settings_from_the_command_line(monkeypatch, tmp_path):
         pipeline, "write_bundled", lambda out, data, settings, **_: seen.append(settings)
     )
     assert main(["report-bundled", "--only", "galaxy", "-q", "--out", str(tmp_path / "r")]) == 0
-    assert (seen[0].sampler, seen[0].evidence, seen[0].full_netcdf) == ("auto", False, False)
-    argv = ["report-bundled", "--only", "galaxy", "-q", "--out", str(tmp_path / "r"), "--evidence"]
-    assert main([*argv, "--full-netcdf", "--sampler", "nutpie"]) == 0
-    assert (seen[1].sampler, seen[1].evidence, seen[1].full_netcdf) == ("nutpie", True, True)
+    assert (seen[0].sampler, seen[0].evidence, seen[0].full_netcdf) == ("auto", True, False)
+    argv = ["report-bundled", "--only", "galaxy", "-q", "--out", str(tmp_path / "r")]
+    assert main([*argv, "--no-evidence", "--full-netcdf", "--sampler", "nutpie"]) == 0
+    assert (seen[1].sampler, seen[1].evidence, seen[1].full_netcdf) == ("nutpie", False, True)
 
 
 def test_parse_components():
