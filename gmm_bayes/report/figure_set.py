@@ -300,6 +300,7 @@ def _diagnostic_figures(figdir, r, column, units):
     and trace plots of a sampler with trajectories (NUTS; SMC particles have no order)."""
     from functools import partial
 
+    from gmm_bayes.bayes.status import RANK_P_MIN
     from gmm_bayes.report import figures_diagnostics as diagnostics
 
     smc = r.tree.attrs.get("sampler") == "smc"
@@ -327,9 +328,11 @@ def _diagnostic_figures(figdir, r, column, units):
         (
             diagnostics.plot_rank,
             "rank",
-            f"Rank plots (ArviZ): for each parameter and component, one line per {lines}: the "
-            "ECDF difference of its ranks among all draws; p is the multi-chain uniformity "
-            "test's p-value, and highlighted points show where one departs from the others.",
+            f"Rank plots (as ArviZ's): for each parameter and component, one line per {lines} "
+            f"({'line style' if smc else 'line style, as in the trace plot'}): the ECDF of its "
+            "ranks among all draws minus the uniform CDF; p is the multi-chain uniformity "
+            f"test's p-value, in red below {RANK_P_MIN} (the diagnostics then report at least "
+            "CAUTION).",
             f"Rank plots of each parameter and component, one line per {lines}",
         )
     )
@@ -347,7 +350,7 @@ def _diagnostic_figures(figdir, r, column, units):
         )
     records = [
         _save(
-            draw(r.tree).get_viz("figure"),
+            _as_figure(draw(r.tree)),
             figdir,
             f"{name}_K{r.k}.png",
             caption,
@@ -358,6 +361,13 @@ def _diagnostic_figures(figdir, r, column, units):
         for draw, name, caption, alt in draws
     ]
     return records if smc else [*records, _trace(figdir, r)]
+
+
+def _as_figure(drawn):
+    """The matplotlib figure of an ``arviz_plots.PlotCollection`` or of a figure itself."""
+    from matplotlib.figure import Figure
+
+    return drawn if isinstance(drawn, Figure) else drawn.get_viz("figure")
 
 
 def _trace(figdir, r):

@@ -1,6 +1,7 @@
-"""Figures of the sampler's behaviour: modes (w against mu), traces, and ArviZ's rank, energy,
-posterior predictive and LOO-PIT plots. Components are numbered from 1 and coloured as in every
-other figure (:func:`gmm_bayes.report.figures.component_color`); the ArviZ functions return an
+"""Figures of the sampler's behaviour: modes (w against mu), traces, rank plots (drawn as
+ArviZ's), and ArviZ's energy, posterior predictive and LOO-PIT plots. Components are numbered
+from 1 and coloured as in every other figure
+(:func:`gmm_bayes.report.figures.component_color`); the ArviZ functions return an
 ``arviz_plots.PlotCollection``."""
 
 import numpy as np
@@ -24,6 +25,8 @@ SAMPLE_DIMS = ["chain", "draw"]
 PPC_SAMPLES = 40
 #: draws per chain shown in a trace plot (every n-th when there are more)
 TRACE_DRAWS = 250
+#: points of [0, 1] a rank plot's ECDF differences are drawn at
+RANK_POINTS = 201
 #: line styles of chains 1-4 (then again) in trace plots
 CHAIN_STYLES = ("-", "--", ":", "-.")
 
@@ -174,10 +177,27 @@ def numbered_from_one(tree):
     )
 
 
-def plot_rank(tree):
-    """Rank plots (ECDF difference per chain, ArviZ): a row per parameter, a column per component.
+def plot_rank(tree, *, n_points=RANK_POINTS):
+    """Rank plots: each chain's ECDF of fractional ranks minus the uniform CDF, a panel per
+    parameter and component (a row per parameter), with the multi-chain uniformity test's p.
 
-    Titles read ``w[1]``, ``mu[2]``: parameter and component.
+    The drawing of ``arviz_plots.plot_rank`` (method "mtc_c") without its per-point Shapley
+    highlighting: the p-value is that of
+    :func:`~gmm_bayes.bayes.rank_test.rank_uniformity_p_values`, the test the diagnostics
+    count (written in red below ``RANK_P_MIN``). Line style: chain, as in the trace plot;
+    colour: component.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        With a ``posterior`` group: ``w``, ``mu``, ``sigma`` on (chain, draw, component).
+    n_points : int
+        Points of [0, 1] each ECDF difference is evaluated at.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Titles read ``w[1]``, ``mu[2]``: parameter and component (from 1).
 
     Examples
     --------
@@ -185,31 +205,80 @@ def plot_rank(tree):
     >>> rng = np.random.default_rng(0)
     >>> post = xr.Dataset({p: (("chain", "draw", "component"), rng.random((2, 50, 2)))
     ...                    for p in ("w", "mu", "sigma")})
-    >>> pc = plot_rank(xr.DataTree.from_dict({"posterior": post}))
-    >>> sorted(ax.get_title() for ax in pc.get_viz("figure").axes)[:3]
+    >>> fig = plot_rank(xr.DataTree.from_dict({"posterior": post}))
+    >>> sorted(ax.get_title() for ax in fig.axes)[:3]
     ['mu[1]', 'mu[2]', 'sigma[1]']
-    >>> plt.close("all")
+    >>> plt.close(fig)
     """
-    import arviz_plots as azp
-    from arviz_base.labels import BaseLabeller
+    import matplotlib.pyplot as plt
 
-    class Brackets(BaseLabeller):
-        def make_label_vert(self, var_name, sel, isel):
-            return f"{var_name}[{', '.join(str(v) for v in sel.values())}]"
+    from gmm_bayes.bayes.status import RANK_P_MIN
 
-    k = tree["posterior"].sizes["component"]
-    var_names = _free(tree["posterior"], PARAMS)
-    cols = len(var_names) if k == 1 else k
-    rows = -(-len(var_names) * k // cols)
-    return azp.plot_rank(
-        numbered_from_one(tree),
-        var_names=var_names,
-        sample_dims=SAMPLE_DIMS,
-        backend="matplotlib",
-        col_wrap=cols,
-        labeller=Brackets(),
-        **_figure_kwargs(2.2 * cols + 0.5, 1.9 * rows),
+    post = tree["posterior"].to_dataset()
+    k, n_draws = post.sizes["component"], post.sizes["draw"]
+    names = _free(post, PARAMS)
+    cols = len(names) if k == 1 else k
+    rows = -(-len(names) * k // cols)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(2.2 * cols + 0.5, 1.9 * rows),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
     )
+    ranks = _fractional_ranks(post, names)  # (parameters, chains, draws)
+    p_values = _rank_p_values(ranks)
+    z = np.linspace(0, 1, n_points)
+    ecdf = (np.sort(ranks, axis=-1)[..., None, :] <= z[:, None]).mean(axis=-1) - z
+    # as arviz_plots: the Dvoretzky-Kiefer-Wolfowitz bound at the test's level, padded
+    limit = max(1.3 * np.sqrt(np.log(2 / RANK_P_MIN) / (2 * n_draws)), np.abs(ecdf).max())
+    for i, (ax, (name, j)) in enumerate(zip(axes.flat, _panels(names, k), strict=False)):
+        for c, line in enumerate(ecdf[i]):
+            ax.plot(z, line, color=component_color(j), lw=0.8, ls=CHAIN_STYLES[c % 4])
+        ax.axhline(0, color="0.6", lw=0.5)
+        ax.set_title(f"{name}[{j + 1}]")
+        p = p_values[i]
+        ax.text(0.02, 0.9, "constant" if np.isnan(p) else f"p = {p:.2f}",
+                transform=ax.transAxes, fontsize="small", va="top",
+                color="tab:red" if p < RANK_P_MIN else "black")  # fmt: skip
+        ax.set_yticks([])
+    axes[0, 0].set_ylim(-limit, limit)
+    for ax in axes.flat[len(names) * k :]:
+        ax.remove()
+    for ax in axes[-1]:
+        ax.set_xlabel("fractional rank")
+    return fig
+
+
+def _panels(names, k):
+    return [(name, j) for name in names for j in range(k)]
+
+
+def _fractional_ranks(post, names):
+    """``(parameters, chains, draws)`` ranks of each parameter's draws among all its draws,
+    divided by their number (the diagnostics' ``compute_ranks(..., relative=True)``)."""
+    from scipy.stats import rankdata
+
+    columns = [
+        post[name].transpose("chain", "draw", "component").values[..., j]
+        for name, j in _panels(names, post.sizes["component"])
+    ]
+    values = np.stack(columns)
+    flat = values.reshape(values.shape[0], -1)
+    return (rankdata(flat, axis=-1) / flat.shape[-1]).reshape(values.shape)
+
+
+def _rank_p_values(ranks):
+    """The rank test's p-value per parameter; nan for a constant one (not tested)."""
+    from gmm_bayes.bayes.rank_test import rank_uniformity_p_values
+
+    tested = np.ptp(ranks.reshape(ranks.shape[0], -1), axis=-1) > 0
+    p = np.full(ranks.shape[0], np.nan)
+    if ranks.shape[1] > 1 and tested.any():
+        p[tested] = rank_uniformity_p_values(ranks[tested])
+    return p
 
 
 def plot_ppc(tree, *, num_samples=PPC_SAMPLES, column=None, units=None):

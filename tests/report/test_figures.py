@@ -27,6 +27,7 @@ from gmm_bayes.compare import (
     membership_table,
 )
 from gmm_bayes.compare.figure_data import classification
+from gmm_bayes.conventions import PARAMS
 from gmm_bayes.report import figure_set, figures_choice, figures_diagnostics
 from gmm_bayes.report import figures as plots
 from gmm_bayes.report.pipeline import KResult
@@ -219,8 +220,8 @@ def test_loo_pit_caption_mentions_an_envelope_only_if_drawn(report):
 
 
 def test_rank_titles_name_parameter_and_component(report):
-    pc = figures_diagnostics.plot_rank(report["results"][1].tree)
-    titles = {ax.get_title() for ax in pc.get_viz("figure").axes}
+    fig = figures_diagnostics.plot_rank(report["results"][1].tree)
+    titles = {ax.get_title() for ax in fig.axes}
     assert {"w[1]", "w[2]", "mu[1]", "mu[2]", "sigma[1]", "sigma[2]"} <= titles
     plt.close("all")
 
@@ -324,3 +325,28 @@ def test_collapsed_fits_are_ringed_and_left_out_of_the_criteria_curves(report):
     plt.close(fig)
     assert "Grey rings: collapsed fits" in figure_set.choice_caption(comparison)
     assert "Grey rings" not in figure_set.choice_caption(report["comparison"])
+
+
+def test_rank_plot_shows_arviz_stats_p_values_in_red_below_the_threshold():
+    import arviz_stats  # noqa: F401  (the .azstats accessor)
+
+    from gmm_bayes.bayes.status import RANK_P_MIN
+
+    rng = np.random.default_rng(1)
+    post = xr.Dataset(
+        {p: (("chain", "draw", "component"), rng.normal(size=(4, 300, 2))) for p in PARAMS}
+    )
+    post["mu"][0, :, 1] += 0.5  # chain 1 of mu[2] sits higher: the chains disagree
+    fig = figures_diagnostics.plot_rank(xr.DataTree.from_dict({"posterior": post}))
+    shown = {ax.get_title(): ax.texts[0] for ax in fig.axes}
+    ranks = post.azstats.compute_ranks(dim=["chain", "draw"], relative=True)
+    # independent: arviz_stats' own test, the one arviz_plots.plot_rank annotates
+    expected = ranks.azstats.mchain_uniformity_test(dim=["chain", "draw"])[0]
+    for name in PARAMS:
+        for j in range(2):
+            p = float(expected[name].isel(component=j))
+            text = shown[f"{name}[{j + 1}]"]
+            assert text.get_text() == f"p = {p:.2f}"
+            assert (to_hex(text.get_color()) == to_hex("tab:red")) == (p < RANK_P_MIN)
+    assert float(expected["mu"].isel(component=1)) < RANK_P_MIN
+    plt.close(fig)
