@@ -1,15 +1,18 @@
 """Per-observation groups of a posterior tree, computed from the draws by :mod:`gmm_bayes.mixture`.
 
-:func:`log_likelihood_group` (the exact log density of every observation under every draw, for
-LOO, whatever the likelihood was sampled on) and :func:`posterior_predictive_group` (one
-replicate data set per draw). Both work in blocks of draws, so their temporaries stay near
-:data:`BLOCK_NUMBERS` numbers per component at any size.
+:func:`log_likelihood_group` (the log density of every observation under every draw, for LOO,
+whatever binning the likelihood was sampled with; or, for data recorded at a resolution, the
+log probability of each value's interval, the likelihood the model was written with) and
+:func:`posterior_predictive_group` (one replicate data set per draw). Both work in blocks of
+draws, so their temporaries stay near :data:`BLOCK_NUMBERS` numbers per component at any size.
 """
 
 import numpy as np
 import xarray as xr
+from scipy.special import logsumexp
 
 from gmm_bayes.conventions import PARAMS
+from gmm_bayes.em.resolution import log_normal_mass
 from gmm_bayes.mixture import log_density, predictive_draws, univariate
 
 __all__ = [
@@ -43,17 +46,22 @@ def _group(posterior, y):
     return xr.Dataset({"y": (("chain", "draw", "obs"), y)}, coords=coords)
 
 
-def log_likelihood_group(posterior, x):
+def log_likelihood_group(posterior, x, resolution=None):
     """The ``log_likelihood`` group: ``y`` on ``(chain, draw, obs)``.
 
-    The mixture log density is evaluated once per distinct value of ``x`` and expanded to
-    every observation (ties share it).
+    The mixture log density (or, with a ``resolution`` h, the log probability of
+    ``[x - h/2, x + h/2]``: a bounded likelihood, so LOO cannot prefer a spike on tied values)
+    is evaluated once per distinct value of ``x`` and expanded to every observation (ties
+    share it).
 
     Parameters
     ----------
     posterior : xarray.Dataset or DataTree node
         ``w``, ``mu``, ``sigma`` on ``(chain, draw, component)``.
     x : ndarray, shape (N,)
+    resolution : float or None
+        The recording resolution the model's likelihood used (``build_model(...,
+        resolution=)``); None for the density.
 
     Returns
     -------
@@ -73,9 +81,21 @@ def log_likelihood_group(posterior, x):
     w, mu, sigma = (a.reshape(n_chains * n_draws, k) for a in (w, mu, sigma))
     density = np.empty((n_chains * n_draws, values.size))
     for part in _draw_blocks(n_chains * n_draws, values.size):
-        x_, means, covariances = univariate(values, mu[part], sigma[part] ** 2)
-        density[part] = log_density(x_, w[part], means, covariances)
+        if resolution is None:
+            x_, means, covariances = univariate(values, mu[part], sigma[part] ** 2)
+            density[part] = log_density(x_, w[part], means, covariances)
+        else:
+            density[part] = _log_interval_mass(values, resolution, w[part], mu[part], sigma[part])
     return _group(posterior, density[:, inverse].reshape(n_chains, n_draws, x.size))
+
+
+def _log_interval_mass(values, width, w, mu, sigma):
+    """Log mixture probability of ``[v - width/2, v + width/2]``, shape (S, M), from (S, K)
+    draws and (M,) values."""
+    v, mu, sigma = values[None, :, None], mu[:, None, :], sigma[:, None, :]
+    log_mass = log_normal_mass((v - width / 2 - mu) / sigma, (v + width / 2 - mu) / sigma)
+    with np.errstate(divide="ignore"):
+        return logsumexp(np.log(w)[:, None, :] + log_mass, axis=2)
 
 
 def posterior_predictive_group(posterior, n, rng):

@@ -42,6 +42,25 @@ def test_log_likelihood_is_scipys_mixture_density_for_every_draw(monkeypatch):
             np.testing.assert_allclose(got.values[chain, draw], expected, rtol=1e-12)
 
 
+def test_with_a_resolution_each_value_gets_its_interval_probability(monkeypatch):
+    """Against scipy's normal CDF: w_k [Phi((x + h/2 - mu_k) / s_k) - Phi((x - h/2 - mu_k) / s_k)]
+    summed over k, the likelihood build_model(..., resolution=h) is written with."""
+    from scipy.stats import norm
+
+    monkeypatch.setattr(pointwise, "BLOCK_NUMBERS", 300)
+    post = random_posterior(2, 30, 3, seed=4)
+    x = np.round(np.random.default_rng(2).normal(0, 6, 41))
+    got = log_likelihood_group(post, x, resolution=1.0)["y"].values
+    for chain in range(2):
+        for draw in range(30):
+            w, mu, sigma = (post[n].values[chain, draw] for n in ("w", "mu", "sigma"))
+            lo, hi = (x[:, None] - 0.5 - mu) / sigma, (x[:, None] + 0.5 - mu) / sigma
+            # the upper tail by survival functions: cdf(hi) - cdf(lo) cancels there
+            mass = np.where(lo > 0, norm.sf(lo) - norm.sf(hi), norm.cdf(hi) - norm.cdf(lo))
+            expected = np.log((w * mass).sum(axis=1))
+            np.testing.assert_allclose(got[chain, draw], expected, rtol=1e-10)
+
+
 def test_tied_observations_get_their_own_entries_in_order():
     post = random_posterior(2, 5, 2)
     x = np.array([3.0, -1.0, 3.0, 0.5, -1.0])
