@@ -81,7 +81,8 @@ def compare_components(
         ``trustworthy`` (the posterior is OK or CAUTION and the EM fit healthy: the K that
         can be recommended), ``verdict`` (plain language, for people),
         ``loo_rank`` (0 is best), ``elpd_diff`` and ``elpd_diff_se`` (to the best K),
-        ``stacking_weight``. Attributes ``preferred_<criterion>`` (the K each criterion prefers:
+        ``stacking_weight`` (over the trustworthy K only: 0 for the others, unless none is
+        trustworthy). Attributes ``preferred_<criterion>`` (the K each criterion prefers:
         ``em_bic``, ``em_aic``, ``em_icl``, ``sklearn_bic``, ``map_bic`` (with ``map_fits``),
         ``elpd_loo``, ``stacking_weight``), ``criteria_agree`` (1 or 0), ``agreement`` (a
         sentence saying which K each criterion prefers, which K are left out as collapsed, and
@@ -131,13 +132,14 @@ def compare_components(
         rows[k]["trustworthy"] = rows[k]["trustworthy"] and not rows[k]["em_degenerate"]
     if len(ks) > 1:
         cmp = azs.compare(loos, method="stacking", round_to="none")
+        weights = _stacking_weights(loos, [k for k in ks if rows[k]["trustworthy"]], cmp)
         for k in ks:
             r = cmp.loc[f"K={k}"]
             rows[k].update(
                 loo_rank=int(r["rank"]),
                 elpd_diff=float(r["elpd_diff"]),
                 elpd_diff_se=float(r["dse"]),
-                stacking_weight=float(r["weight"]),
+                stacking_weight=weights.get(f"K={k}", 0.0),
             )
     else:
         rows[ks[0]].update(loo_rank=0, elpd_diff=0.0, elpd_diff_se=0.0, stacking_weight=1.0)
@@ -317,6 +319,22 @@ def _diagnostics_columns(diag, loo):
         "trustworthy": status.trustworthy,
         "verdict": diag.verdict,
     }
+
+
+def _stacking_weights(loos, trusted, cmp):
+    """Stacking weights (Yao et al. 2018) over the trustworthy K only: a failed posterior or a
+    degenerate EM fit gets none (0). With fewer than two trustworthy K, the one gets weight 1;
+    with none, the weights of all K (``cmp``'s) are kept, there being nothing better to stack."""
+    import arviz_stats as azs
+
+    if len(trusted) >= 2:
+        table = azs.compare(
+            {f"K={k}": loos[f"K={k}"] for k in trusted}, method="stacking", round_to="none"
+        )
+        return {name: float(w) for name, w in table["weight"].items()}
+    if len(trusted) == 1:
+        return {f"K={trusted[0]}": 1.0}
+    return {name: float(w) for name, w in cmp["weight"].items()}
 
 
 def _preferences(ds):

@@ -94,6 +94,15 @@ def test_columns_come_from_the_fits_and_loo(x, made):
     assert ds.attrs["n_obs"] == x.size
 
 
+def test_a_failed_posterior_gets_no_stacking_weight(x, made):
+    """K=2 fits better (higher elpd) but its posterior is MULTIMODAL: stacking runs over the
+    trustworthy K only, so K=1, the only one left, takes all the weight."""
+    ds = compare_components(x, made["trees"], em_fits=made["em"], sklearn_fits=made["sk"])
+    assert list(ds["trustworthy"].values) == [True, False]
+    assert ds["elpd_loo"].sel(K=2) > ds["elpd_loo"].sel(K=1)
+    assert list(ds["stacking_weight"].values) == [1.0, 0.0]
+
+
 def test_status_is_the_typed_one_never_the_prose(x, made):
     ds = compare_components(x, made["trees"], em_fits=made["em"], sklearn_fits=made["sk"])
     assert list(ds["status"].values) == ["OK", "MULTIMODAL"]
