@@ -59,8 +59,11 @@ def sample_posterior(
 
     Parameters
     ----------
-    x : array_like, shape (N,) or (N, 1)
-        The data, validated as by :func:`gmm_bayes.fit_em`.
+    x : array_like, shape (N,), (N, 1) or (N, d)
+        The data, validated as by :func:`gmm_bayes.fit_em`. With d >= 2 columns the
+        multivariate model is sampled (:func:`~gmm_bayes.bayes.sampling_mv.sample_posterior_mv`:
+        its priors are fixed, ``likelihood``, ``compress``, ``bin_width`` and ``priors`` stay at
+        their defaults, ``em``'s ``covariance_type`` is the model's).
     n_components : int
         K.
     em : EMResult, optional
@@ -135,6 +138,25 @@ def sample_posterior(
     >>> tree["diagnostics"].attrs["status"]  # doctest: +SKIP
     'OK'
     """
+    if np.ndim(x) == 2 and np.shape(x)[1] > 1:  # (N, d) data: the multivariate model
+        from gmm_bayes.bayes.sampling_mv import sample_posterior_mv
+
+        univariate_only = {"priors": priors, "likelihood": likelihood, "compress": compress}
+        return sample_posterior_mv(
+            x,
+            n_components,
+            em=em,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            random_seed=random_seed,
+            sampler=sampler,
+            target_accept=target_accept,
+            progressbar=progressbar,
+            pointwise=pointwise,
+            options={**univariate_only, "bin_width": bin_width},
+        )
     x = as_data(x)
     k = as_n_components(n_components, x.size)
     opts = _sampling_options(draws, tune, chains, cores, sampler, target_accept)

@@ -1,0 +1,217 @@
+"""Posterior sampling of a multivariate mixture (d >= 2), warm-started by EM.
+
+:func:`sample_posterior_mv` is what :func:`gmm_bayes.sample_posterior` runs on (N, d) data: the
+model is :func:`~gmm_bayes.bayes.model_mv.build_model_mv`'s (its priors are fixed on the
+standardized columns, so ``priors`` is refused), checked against EM's log-likelihood
+(:func:`~gmm_bayes.bayes.model_mv.check_model_mv`) before sampling, every chain starting at one
+of EM's distinct maxima (:mod:`~gmm_bayes.bayes.maxima`). The tree has the univariate groups,
+with ``mu`` and ``sigma`` (per-column sds) on (component, dim) and ``cov`` on (component, dim,
+dim_bis); ``membership`` and ``diagnostics`` are computed the same way (modes are told apart
+in per-column units).
+
+The univariate model's options that have no multivariate counterpart (binned or compressed
+likelihood, recording resolution, SMC) are refused by name.
+"""
+
+import numpy as np
+import xarray as xr
+
+from gmm_bayes._validation import as_n_components
+from gmm_bayes.bayes.diagnostics import diagnose
+from gmm_bayes.bayes.maxima import chain_starts, distinct_maxima, maxima_dataset
+from gmm_bayes.bayes.model import to_value_space
+from gmm_bayes.bayes.model_mv import build_model_mv, check_model_mv, em_point_mv
+from gmm_bayes.bayes.pointwise_mv import (
+    log_likelihood_group_mv,
+    membership_mv,
+    posterior_predictive_group_mv,
+)
+from gmm_bayes.bayes.samplers import SAMPLER_RUNS
+from gmm_bayes.bayes.sampling import (
+    POINTWISE_MAX,
+    _int_seed,
+    _netcdf_ready,
+    _sampling_options,
+    _seed_sequence,
+)
+from gmm_bayes.conventions import EM_RESTARTS
+from gmm_bayes.em import EMResult, fit_em
+from gmm_bayes.em.multivariate import as_matrix_data
+from gmm_bayes.exceptions import ModelMismatchError
+
+__all__ = ["MV_SAMPLERS", "initial_point_mv", "sample_posterior_mv"]
+
+#: samplers that start from EM's maxima; SMC from the prior is univariate only for now
+MV_SAMPLERS = ("nutpie", "pymc")
+#: the posterior variables kept (the model's free variables live in standardized coordinates)
+_KEPT = ("w", "mu", "cov")
+
+
+def initial_point_mv(model, fit):
+    """An EM fit as a finite constrained start of :func:`build_model_mv`'s model.
+
+    Weights are floored as by ``EMResult.to_initvals`` and tilted by 1e-6 relative (equal
+    weights put the simplex coordinate's gradient at exactly 0, which nutpie rejects).
+
+    Parameters
+    ----------
+    model : pymc.Model
+    fit : EMResult
+        With (K, d) means.
+
+    Returns
+    -------
+    dict
+        Constrained values of the model's free variables.
+
+    Raises
+    ------
+    ModelMismatchError
+        The model's log density there is not finite.
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> x = gb.load_dataset("faithful2d")
+    >>> start = initial_point_mv(build_model_mv(x, 2), gb.fit_em(x, 2, random_state=0))
+    >>> sorted(start)
+    ['chol_0', 'chol_1', 'mu_axis', 'mu_rest', 'w']
+    """
+    init = fit.to_initvals()
+    w = init["w"] * (1 + 1e-6 * np.arange(1, init["w"].size + 1))
+    start = em_point_mv(model, w / w.sum(), init["mu"], init["cov"])
+    logp = float(model.compile_logp()(to_value_space(model, start)))
+    if not np.isfinite(logp):
+        raise ModelMismatchError(
+            f"EM's estimate is not a valid start: the model's log density there is {logp} "
+            f"(w={fit.weights.tolist()}, means={fit.means.tolist()})"
+        )
+    return start
+
+
+def sample_posterior_mv(
+    x,
+    n_components=2,
+    *,
+    em=None,
+    draws=1000,
+    tune=1000,
+    chains=4,
+    cores=None,
+    random_seed=None,
+    sampler="nutpie",
+    target_accept=0.9,
+    progressbar=False,
+    pointwise=None,
+    options=None,
+):
+    """Sample a multivariate mixture's posterior, every chain starting at an EM maximum.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, d), d >= 2
+    n_components : int
+    em : EMResult, optional
+        EM fit of ``x`` with K components; its ``covariance_type`` is the model's. None:
+        ``fit_em(x, K, n_init=EM_RESTARTS)`` (full covariances) seeded from ``random_seed``.
+    draws, tune, chains, cores, random_seed, target_accept, progressbar, pointwise
+        As :func:`gmm_bayes.sample_posterior`.
+    sampler : {"nutpie", "pymc", "auto"}
+        "auto" is nutpie (SMC is univariate only).
+    options : dict, optional
+        The univariate-only arguments :func:`gmm_bayes.sample_posterior` received (``priors``,
+        ``likelihood``, ``compress``, ``bin_width``); any other than their defaults is refused.
+
+    Returns
+    -------
+    xarray.DataTree
+        As :func:`gmm_bayes.sample_posterior`: ``posterior`` (``w`` on component, ``mu`` and
+        ``sigma`` on (component, dim), ``cov`` on (component, dim, dim_bis)), ``sample_stats``,
+        ``log_likelihood`` (chain, draw, obs), ``posterior_predictive`` (chain, draw, obs,
+        dim), ``observed_data`` (``y`` on obs, dim), ``em``, ``membership``, ``diagnostics``.
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> x = gb.load_dataset("faithful2d")
+    >>> tree = gb.sample_posterior(x, 2, random_seed=0)  # doctest: +SKIP
+    >>> tree["posterior"]["cov"].dims  # doctest: +SKIP
+    ('chain', 'draw', 'component', 'dim', 'dim_bis')
+    """
+    _refuse_univariate_options(options or {})
+    x = as_matrix_data(x)
+    k = as_n_components(n_components, x.shape[0])
+    opts = _sampling_options(draws, tune, chains, cores, sampler, target_accept)
+    if opts["sampler"] == "smc":
+        raise ValueError(
+            f"sampler='smc' is univariate only; for d={x.shape[1]} use one of {MV_SAMPLERS}"
+        )
+    name = "nutpie" if opts["sampler"] == "auto" else opts["sampler"]
+    seeds = _seed_sequence(random_seed).spawn(3)
+    if em is None:
+        em = fit_em(x, k, n_init=EM_RESTARTS, random_state=np.random.default_rng(seeds[0]))
+    _check_em_mv(em, x, k)
+    model = build_model_mv(x, k, covariance_type=em.covariance_type)
+    check_model_mv(model, em.weights, em.means, em.covariances, em.log_likelihood)
+    maxima = distinct_maxima(em)
+    plan = chain_starts(maxima, opts["chains"])
+    starts = [initial_point_mv(model, maxima[i]) for i in range(max(plan) + 1)]
+    tree, timing = SAMPLER_RUNS[name](model, starts, plan, opts, _int_seed(seeds[1]), progressbar)
+    n_numbers = opts["chains"] * opts["draws"] * x.size
+    keep_pointwise = n_numbers <= POINTWISE_MAX if pointwise is None else bool(pointwise)
+    tree.attrs.update(
+        n_components=int(k),
+        n_dims=int(x.shape[1]),
+        covariance_type=em.covariance_type,
+        sampler=name,
+        sampler_note="",
+        target_accept=opts["target_accept"],
+        random_seed=int(random_seed) if isinstance(random_seed, int) else -1,
+        priors="model_mv defaults (standardized columns)",
+        likelihood="exact",
+        n_obs=int(x.shape[0]),
+        pointwise="stored" if keep_pointwise else "not stored",
+        **timing,
+    )
+    return _assemble_mv(tree, x, maxima_dataset(em, maxima, plan), keep_pointwise, seeds[2])
+
+
+def _assemble_mv(tree, x, em_group, keep_pointwise, seed):
+    post = tree["posterior"].to_dataset()[list(_KEPT)]
+    sd = np.sqrt(np.diagonal(post["cov"].values, axis1=-2, axis2=-1))
+    post = post.assign(sigma=(post["mu"].dims, sd))
+    tree["posterior"] = xr.DataTree(post)
+    coords = {"obs": np.arange(x.shape[0]), "dim": np.arange(x.shape[1])}
+    tree["observed_data"] = xr.DataTree(xr.Dataset({"y": (("obs", "dim"), x)}, coords=coords))
+    if keep_pointwise:
+        tree["log_likelihood"] = xr.DataTree(log_likelihood_group_mv(post, x))
+        rng = np.random.default_rng(seed)
+        tree["posterior_predictive"] = xr.DataTree(
+            posterior_predictive_group_mv(post, x.shape[0], rng)
+        )
+    tree["em"] = xr.DataTree(em_group)
+    tree["membership"] = xr.DataTree(membership_mv(tree))
+    tree["diagnostics"] = xr.DataTree(diagnose(tree).to_dataset())
+    return _netcdf_ready(tree)
+
+
+def _refuse_univariate_options(options):
+    defaults = {"priors": None, "likelihood": "exact", "compress": "auto", "bin_width": None}
+    for name, value in options.items():
+        if value is not defaults[name] and value != defaults[name]:
+            raise ValueError(
+                f"{name}={value!r} is univariate only: the multivariate model "
+                "(gmm_bayes.bayes.model_mv) has fixed priors on the standardized columns and an "
+                f"exact likelihood; leave {name} at its default for d >= 2"
+            )
+
+
+def _check_em_mv(em, x, k):
+    if not isinstance(em, EMResult):
+        raise TypeError(f"em must be a gmm_bayes.EMResult or None, got {type(em).__name__}")
+    if (em.n_components, em.n_obs, em.n_dims) != (k, *x.shape):
+        raise ValueError(
+            f"em was fitted with K={em.n_components} to {em.n_obs} rows of {em.n_dims} "
+            f"columns, but n_components={k} and x has shape {x.shape}: fit EM to the same data "
+            "and K"
+        )

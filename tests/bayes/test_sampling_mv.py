@@ -1,0 +1,115 @@
+"""The multivariate posterior: per-observation groups checked against scipy and EM, the refusals,
+and (slow) a warm-started nutpie sample of Old Faithful's two columns."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy.stats import multivariate_normal
+
+import gmm_bayes as gb
+from gmm_bayes.bayes.pointwise_mv import (
+    log_likelihood_group_mv,
+    membership_mv,
+    posterior_predictive_group_mv,
+)
+from gmm_bayes.bayes.sampling_mv import sample_posterior_mv
+
+DIMS = {
+    "w": ("chain", "draw", "component"),
+    "mu": ("chain", "draw", "component", "dim"),
+    "cov": ("chain", "draw", "component", "dim", "dim_bis"),
+}
+
+
+def random_posterior(rng, chains=2, draws=3, k=2, d=2):
+    w = rng.dirichlet(np.ones(k), size=(chains, draws))
+    mu = rng.normal(scale=3.0, size=(chains, draws, k, d))
+    a = rng.normal(size=(chains, draws, k, d, d))
+    cov = a @ np.swapaxes(a, -1, -2) + np.eye(d)
+    return xr.Dataset({name: (DIMS[name], v) for name, v in zip(DIMS, (w, mu, cov), strict=True)})
+
+
+def scipy_density(post, x, c, s):
+    w, mu, cov = (post[name].values[c, s] for name in DIMS)
+    return sum(w[k] * multivariate_normal(mu[k], cov[k]).pdf(x) for k in range(w.size))
+
+
+def test_log_likelihood_is_scipys_mixture_density():
+    rng = np.random.default_rng(1)
+    post, x = random_posterior(rng), rng.normal(scale=3.0, size=(7, 2))
+    got = log_likelihood_group_mv(post, x)["y"]
+    assert got.dims == ("chain", "draw", "obs")
+    for c, s in [(0, 0), (1, 2)]:
+        np.testing.assert_allclose(got.values[c, s], np.log(scipy_density(post, x, c, s)))
+
+
+def test_posterior_predictive_draws_have_the_mixtures_moments():
+    rng = np.random.default_rng(2)
+    post = random_posterior(rng, chains=1, draws=1)
+    y = posterior_predictive_group_mv(post, 200_000, rng)["y"].values[0, 0]
+    w, mu, cov = (post[name].values[0, 0] for name in DIMS)
+    mean = w @ mu
+    second = sum(w[k] * (cov[k] + np.outer(mu[k], mu[k])) for k in range(w.size))
+    np.testing.assert_allclose(y.mean(axis=0), mean, atol=0.05)
+    np.testing.assert_allclose(np.cov(y.T), second - np.outer(mean, mean), rtol=0.03, atol=0.05)
+
+
+def test_membership_of_one_draw_is_that_draws_responsibilities():
+    x = gb.load_dataset("faithful2d")
+    em = gb.fit_em(x, 2, random_state=0)
+    post = xr.Dataset(
+        {
+            "w": (DIMS["w"], em.weights[None, None]),
+            "mu": (DIMS["mu"], em.means[None, None]),
+            "cov": (DIMS["cov"], em.covariances[None, None]),
+        }
+    )
+    data = xr.Dataset({"y": (("obs", "dim"), x)})
+    got = membership_mv(xr.DataTree.from_dict({"posterior": post, "observed_data": data}))
+    np.testing.assert_allclose(got["mean"].values, em.responsibilities(x), atol=1e-12)
+    np.testing.assert_allclose(got["lower"].values, got["upper"].values, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("likelihood", "binned"), ("priors", gb.Priors()), ("bin_width", 0.1), ("compress", True)],
+)
+def test_univariate_only_options_are_refused_by_name(option, value):
+    x = gb.load_dataset("faithful2d")
+    with pytest.raises(ValueError, match=f"{option}=.*univariate only"):
+        gb.sample_posterior(x, 2, **{option: value})
+
+
+def test_smc_and_a_mismatched_em_are_refused():
+    x = gb.load_dataset("faithful2d")
+    with pytest.raises(ValueError, match="sampler='smc' is univariate only"):
+        sample_posterior_mv(x, 2, sampler="smc")
+    em = gb.fit_em(x[:, :1], 2, random_state=0)
+    with pytest.raises(ValueError, match="em was fitted with K=2 to 272 rows of 1 columns"):
+        sample_posterior_mv(x, 2, em=em)
+
+
+@pytest.mark.slow
+def test_faithful2d_posterior_is_warm_started_complete_and_near_em(tmp_path):
+    x = gb.load_dataset("faithful2d")
+    em = gb.fit_em(x, 2, n_init=5, random_state=0)
+    tree = gb.sample_posterior(x, 2, em=em, draws=300, tune=300, chains=2, random_seed=3)
+    expected = {"posterior", "sample_stats", "log_likelihood", "posterior_predictive"}
+    expected |= {"observed_data", "em", "membership", "diagnostics"}
+    assert expected <= set(tree.children)
+    post = tree["posterior"]
+    assert post["cov"].dims == ("chain", "draw", "component", "dim", "dim_bis")
+    assert post["sigma"].dims == ("chain", "draw", "component", "dim")
+    # 272 points, flat-ish priors: the posterior mean is within a few sds of the MLE
+    mean = post["mu"].mean(("chain", "draw")).values
+    sd = post["mu"].std(("chain", "draw")).values
+    assert np.all(np.abs(mean - em.means) < 4 * sd)
+    # a short sample: ESS may fall short of the rule's 400, but the chains must agree
+    assert float(tree["diagnostics"]["max_rhat"]) < 1.05
+    assert int(tree["diagnostics"]["n_divergent"]) == 0
+    assert tree["em"]["chain_start"].values.tolist() == [0, 0]
+    assert tree["membership"]["mean"].shape == (272, 2)
+    path = tmp_path / "tree.nc"
+    tree.to_netcdf(path, engine="h5netcdf")
+    back = xr.open_datatree(path, engine="h5netcdf")
+    np.testing.assert_array_equal(back["posterior"]["cov"].values, post["cov"].values)
