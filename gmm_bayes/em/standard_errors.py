@@ -8,7 +8,10 @@ Two methods, as statisticians know them from mclust's ``MclustBootstrap`` and mi
   :func:`match_components`; standard error = sd of the replicates, percentile intervals.
 - "information": the exact observed information (Louis 1982) in unconstrained coordinates
   (log-ratio weights, means, log sigmas, :func:`observed_information`), carried back to
-  ``w``, ``mu``, ``sigma`` by the delta method; Wald intervals.
+  ``w``, ``mu``, ``sigma`` by the delta method; Wald intervals. For a tied fit (one log sigma)
+  or one with a recording resolution (the interval likelihood), the information is the
+  numerical Hessian of that log-likelihood (``scipy.differentiate.hessian``) in the same
+  coordinates.
 """
 
 import os
@@ -16,13 +19,16 @@ import warnings
 
 import numpy as np
 from scipy import linalg
+from scipy.differentiate import hessian
 from scipy.optimize import linear_sum_assignment
+from scipy.special import logsumexp
 from scipy.stats import norm
 
 from gmm_bayes import mixture
 from gmm_bayes._validation import as_data, as_int, as_probability, short_repr
 from gmm_bayes.em.driver import fit_em
 from gmm_bayes.em.random_state import as_generator
+from gmm_bayes.em.resolution import log_normal_mass
 from gmm_bayes.em.result import EMResult
 from gmm_bayes.exceptions import (
     ConvergenceWarning,
@@ -31,7 +37,13 @@ from gmm_bayes.exceptions import (
     HeapingWarning,
 )
 
-__all__ = ["METHODS", "match_components", "observed_information", "standard_errors"]
+__all__ = [
+    "METHODS",
+    "match_components",
+    "numerical_information",
+    "observed_information",
+    "standard_errors",
+]
 
 #: the ``method`` argument of :func:`standard_errors`
 METHODS = ("bootstrap", "information")
@@ -122,12 +134,6 @@ def standard_errors(fit, x, *, method="bootstrap", n_boot=200, level=0.95, rando
     rng = as_generator(random_state)
     x = _checked_data(fit, x)
     if method == "information":
-        if fit.covariance_type == "tied" or fit.resolution is not None:
-            raise ValueError(
-                "method='information' is written for the density likelihood with one variance "
-                f"per component; this fit has covariance_type={fit.covariance_type!r} and "
-                f"resolution={fit.resolution!r}: use method='bootstrap' (it refits the same model)"
-            )
         return _information_intervals(fit, x, level)
     return _bootstrap_intervals(fit, x, n_boot, level, rng)
 
@@ -151,7 +157,7 @@ def _checked_data(fit, x):
             f"x has {x.size} observations but fit was fitted on n_obs={fit.n_obs}; pass the "
             "data the fit was made on"
         )
-    log_likelihood = float(np.sum(fit.logpdf(x)))
+    log_likelihood = float(np.sum(_log_likelihood_terms(fit, x)))
     if abs(log_likelihood - fit.log_likelihood) > 1e-6 * x.size:
         raise ValueError(
             f"x is not the data fit was fitted on: its log-likelihood at fit is "
@@ -247,12 +253,16 @@ def _information_intervals(fit, x, level):
             "information matrix is singular there; use method='bootstrap', or refit with fewer "
             "components"
         )
-    covariance = _inverse(observed_information(fit, x))
-    k = fit.n_components
-    jacobian = _natural_jacobian(fit.weights, fit.sigmas)
+    k, tied = fit.n_components, fit.covariance_type == "tied"
+    if tied or fit.resolution is not None:
+        information = numerical_information(fit, x)
+    else:
+        information = observed_information(fit, x)
+    covariance = _inverse(information)
+    jacobian = _natural_jacobian(fit.weights, fit.sigmas, tied=tied)
     se = np.sqrt(np.diag(jacobian @ covariance @ jacobian.T)).reshape(3, k)
     z = norm.ppf(0.5 + level / 2)
-    se_log_sigma = np.sqrt(np.diag(covariance)[2 * k - 1 :])
+    se_log_sigma = np.sqrt(np.diag(covariance)[2 * k - 1 :]) * np.ones(k)
     bounds = {
         "w": _logit_wald(fit.weights, se[0], z),
         "mu": (fit.means - z * se[1], fit.means + z * se[1]),
@@ -276,14 +286,90 @@ def _inverse(information):
     return linalg.cho_solve(factor, np.eye(information.shape[0]))
 
 
-def _natural_jacobian(weights, sigmas):
-    """d(w, mu, sigma) / d theta, shape (3K, 3K - 1)."""
+def _natural_jacobian(weights, sigmas, *, tied=False):
+    """d(w, mu, sigma) / d theta, shape (3K, 3K - 1), or (3K, 2K) when ``tied`` (theta's
+    last coordinate the one log sigma)."""
     k = weights.size
-    jacobian = np.zeros((3 * k, 3 * k - 1))
+    jacobian = np.zeros((3 * k, 2 * k if tied else 3 * k - 1))
     jacobian[:k, : k - 1] = weights[:, None] * (np.eye(k)[:, : k - 1] - weights[:-1])
     jacobian[k : 2 * k, k - 1 : 2 * k - 1] = np.eye(k)
-    jacobian[2 * k :, 2 * k - 1 :] = np.diag(sigmas)
+    jacobian[2 * k :, 2 * k - 1 :] = sigmas[:, None] if tied else np.diag(sigmas)
     return jacobian
+
+
+def numerical_information(fit, x):
+    """Observed information of ``x`` at ``fit`` by numerical differentiation, for the models
+    :func:`observed_information` does not cover: tied (one sigma) and interval likelihoods.
+
+    The negative Hessian of the fit's own log-likelihood (the density's, or with
+    ``fit.resolution`` the probability of each value's interval) in the coordinates
+    ``theta = (log(w_k / w_K) for k < K, mu_1..mu_K, log sigma_1..log sigma_K)``, with a single
+    ``log sigma`` when tied; by ``scipy.differentiate.hessian`` (adaptive finite differences
+    with error control).
+
+    Parameters
+    ----------
+    fit : EMResult
+    x : array_like, shape (N,) or (N, 1)
+
+    Returns
+    -------
+    ndarray, shape (3K - 1, 3K - 1), or (2K, 2K) when tied
+
+    Examples
+    --------
+    >>> import gmm_bayes as gb
+    >>> x = np.random.default_rng(0).normal(0.0, 1.0, 200)
+    >>> fit = gb.fit_em(x, 1)
+    >>> bool(np.allclose(numerical_information(fit, x), observed_information(fit, x)))
+    True
+    """
+    x = as_data(x)
+    values, counts = np.unique(x, return_counts=True)
+    k, tied = fit.n_components, fit.covariance_type == "tied"
+    theta = np.concatenate(
+        [
+            np.log(fit.weights[:-1] / fit.weights[-1]),
+            fit.means,
+            np.log(fit.sigmas[:1] if tied else fit.sigmas),
+        ]
+    )
+
+    def log_likelihood(points):  # points (D, ...) as scipy.differentiate passes them
+        flat = points.reshape(points.shape[0], -1).T  # (P, D)
+        return (_theta_log_terms(fit, values, flat, k) @ counts).reshape(points.shape[1:])
+
+    result = hessian(log_likelihood, theta)
+    information = -0.5 * (result.ddf + result.ddf.T)
+    return information
+
+
+def _theta_log_terms(fit, values, theta, k):
+    """Log-likelihood of each value (M,) at each of P points ``theta`` (P, D): shape (P, M)."""
+    logits = np.concatenate([theta[:, : k - 1], np.zeros((theta.shape[0], 1))], axis=1)
+    weights = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
+    means = theta[:, k - 1 : 2 * k - 1]
+    sigmas = np.exp(theta[:, 2 * k - 1 :]) * np.ones(k)
+    return _mixture_log_terms(fit, values, weights, means, sigmas)
+
+
+def _mixture_log_terms(fit, values, weights, means, sigmas):
+    """Per-value log-likelihood under the fit's likelihood (interval or density), shape
+    (P, M), for parameters of shape (P, K) and values (M,)."""
+    if fit.resolution is None:
+        xs, mus, covs = mixture.univariate(values, means, sigmas**2)
+        return mixture.log_density(xs, weights, mus, covs)
+    v, mu, sd = values[None, :, None], means[:, None, :], sigmas[:, None, :]
+    half = fit.resolution / 2
+    log_mass = log_normal_mass((v - half - mu) / sd, (v + half - mu) / sd)
+    with np.errstate(divide="ignore"):
+        return logsumexp(np.log(weights)[:, None, :] + log_mass, axis=2)
+
+
+def _log_likelihood_terms(fit, x):
+    """Per-observation log-likelihood of ``x`` under ``fit``'s own likelihood, shape (N,)."""
+    params = (fit.weights[None], fit.means[None], fit.sigmas[None])
+    return _mixture_log_terms(fit, x, *params)[0]
 
 
 def _logit_wald(weights, se, z):

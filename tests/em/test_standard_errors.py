@@ -2,6 +2,7 @@
 information against finite differences and the closed form, bootstrap against information,
 coverage by simulation, component matching, and bad input."""
 
+import dataclasses
 import functools
 import subprocess
 import sys
@@ -15,7 +16,12 @@ from scipy.special import expit
 import gmm_bayes as gb
 from gmm_bayes.em import standard_errors as se_module
 from gmm_bayes.em.result import EMResult
-from gmm_bayes.em.standard_errors import match_components, observed_information, standard_errors
+from gmm_bayes.em.standard_errors import (
+    match_components,
+    numerical_information,
+    observed_information,
+    standard_errors,
+)
 from gmm_bayes.exceptions import DegenerateFitWarning, FitError
 
 PARAMS = ("w", "mu", "sigma")
@@ -164,6 +170,54 @@ def test_bootstrap_and_information_agree_on_a_well_separated_mixture():
     boot = standard_errors(fit, x, n_boot=n_boot, random_state=0)
     info = standard_errors(fit, x, method="information")
     # the bootstrap sd of n_boot replicates has relative Monte Carlo sd ~ 1 / sqrt(2 (n_boot - 1))
+    tolerance = 4 / np.sqrt(2 * (n_boot - 1))
+    for name in PARAMS:
+        ratio = boot[name].values / info[name].values
+        assert np.all(np.abs(ratio - 1) < tolerance), (name, ratio)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_numerical_information_is_louis_exact_one(k):
+    """The numerical Hessian (used for tied and interval fits) against the exact Louis
+    information where both apply: a full-covariance density fit."""
+    x = mixture_sample(400, [0.3, 0.3, 0.4], [-5.0, 0.0, 6.0], [1.0, 0.7, 1.5], seed=k)
+    fit = gb.fit_em(x, k, random_state=0)
+    exact = observed_information(fit, x)
+    scale = np.abs(exact).max()
+    np.testing.assert_allclose(numerical_information(fit, x), exact, rtol=1e-5, atol=1e-7 * scale)
+
+
+def test_tied_information_at_one_component_is_the_full_one():
+    """K = 1: the tied and full models are the same; so are their standard errors."""
+    x = truth_sample(seed=3)
+    full = standard_errors(gb.fit_em(x, 1), x, method="information")
+    tied = standard_errors(gb.fit_em(x, 1, covariance_type="tied"), x, method="information")
+    for name in PARAMS:
+        np.testing.assert_allclose(tied[name].values, full[name].values, rtol=1e-6)
+
+
+def test_interval_information_tends_to_the_density_one_as_the_resolution_shrinks():
+    """At a resolution far below the spread, the interval likelihood is the density times h up
+    to O(h^2): the same information at the same parameters (continuous data, so every value
+    is its own interval)."""
+    fit, x = fitted(seed=2)
+    fine = dataclasses.replace(fit, resolution=1e-3)  # finer loses digits to cancellation
+    exact = observed_information(fit, x)
+    scale = np.abs(exact).max()
+    np.testing.assert_allclose(numerical_information(fine, x), exact, rtol=1e-4, atol=1e-6 * scale)
+    coarse = dataclasses.replace(fit, resolution=1.0)  # and a coarse grid changes it
+    assert np.abs(numerical_information(coarse, x) - exact).max() > 1e-3 * scale
+
+
+@pytest.mark.slow
+def test_interval_information_agrees_with_the_bootstrap_on_rounded_data():
+    """Rounded to 0.5 (a third of the smaller sd): the information of the interval likelihood
+    and the bootstrap of interval fits agree as the density's do on continuous data."""
+    x = np.round(truth_sample(seed=5) * 2) / 2
+    fit = gb.fit_em(x, 2, resolution=0.5, random_state=0)
+    n_boot = 400
+    boot = standard_errors(fit, x, n_boot=n_boot, random_state=0)
+    info = standard_errors(fit, x, method="information")
     tolerance = 4 / np.sqrt(2 * (n_boot - 1))
     for name in PARAMS:
         ratio = boot[name].values / info[name].values

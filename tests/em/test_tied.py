@@ -118,13 +118,13 @@ def test_tied_step_pools_within_component_variances():
 
 
 @pytest.mark.filterwarnings("ignore::gmm_bayes.exceptions.DegenerateFitWarning")
-def test_bootstrap_refits_the_tied_model_and_information_refuses_it():
+def test_bootstrap_refits_the_tied_model_and_information_has_one_sigma():
     x = gb.load_dataset("galaxy")
     fit = gb.fit_em(x, 3, covariance_type="tied", random_state=0)
     se = fit.standard_errors(x, method="bootstrap", n_boot=20, random_state=0)
     np.testing.assert_allclose(se["sigma"].values, se["sigma"].values[0])  # one shared sd
-    with pytest.raises(ValueError, match="use method='bootstrap'"):
-        fit.standard_errors(x, method="information")
+    info = fit.standard_errors(x, method="information")
+    np.testing.assert_allclose(info["sigma"].values, info["sigma"].values[0])
 
 
 def test_dask_arrays_fit_the_tied_model_and_refuse_a_resolution():
