@@ -6,7 +6,8 @@ each phase: EM (fits and standard errors), compile (nutpie's numba compilation o
 model, once per K per process), sampling (NUTS, without its compilation), SMC (PyMC's
 ``sample_smc`` when ``sampler="auto"`` falls back to it), evidence (``--evidence``),
 summaries (estimates, curves, membership, modes), comparison (PSIS-LOO, stacking, criteria),
-figures, NetCDF and pages; then the size of each report directory.
+figures, NetCDF and pages; then how many nutpie graphs were compiled and how many reused
+(:mod:`gmm_bayes.bayes.model_cache`), and the size of each report directory.
 
 Usage::
 
@@ -31,14 +32,21 @@ from gmm_bayes.report.pipeline import write_bundled
 from gmm_bayes.report.progress import Progress
 from gmm_bayes.report.provenance import ReportSettings
 
+#: nutpie models compiled and taken from the cache (``gmm_bayes.bayes.model_cache``)
+GRAPHS = {"compiled": 0, "reused": 0}
+
 
 def _timed(real, progress, phase, inside):
-    """``real``, whose time counts as ``phase`` and not as ``inside``."""
+    """``real``, whose time counts as ``phase`` and not as ``inside``; a call of
+    ``compiled_nutpie`` also counts as a compiled or a reused graph."""
 
     def wrapper(*args, **kwargs):
         start = time.perf_counter()
         try:
-            return real(*args, **kwargs)
+            result = real(*args, **kwargs)
+            if phase == "compile":
+                GRAPHS["reused" if result[1] else "compiled"] += 1
+            return result
         finally:
             spent = time.perf_counter() - start
             progress.phases[phase] = progress.phases.get(phase, 0.0) + spent
@@ -91,6 +99,7 @@ def main():
     for name, seconds in sorted(progress.phases.items(), key=lambda item: -item[1]):
         print(f"{name:<12}{seconds:9.1f}{seconds / wall:8.0%}")
     print(f"{'wall':<12}{wall:9.1f}")
+    print(f"\nnutpie graphs: {GRAPHS['compiled']} compiled, {GRAPHS['reused']} reused")
     print("\nreport sizes: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in sizes.items()))
 
 
