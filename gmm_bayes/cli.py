@@ -35,7 +35,14 @@ import time
 
 from gmm_bayes._validation import short_repr
 from gmm_bayes.conventions import SAMPLERS
-from gmm_bayes.data import DATASETS, dataset_column, dataset_path, read_data
+from gmm_bayes.data import (
+    DATASETS,
+    MULTIVARIATE_DATASETS,
+    dataset_column,
+    dataset_columns,
+    dataset_path,
+    read_data,
+)
 
 #: data sets `make report` builds, with their K ranges
 BUNDLED_REPORTS = {
@@ -43,6 +50,7 @@ BUNDLED_REPORTS = {
     "galaxy": range(1, 7),
     "faithful": range(1, 5),
     "geyser_duration": range(1, 5),
+    "faithful2d": range(1, 4),
 }
 #: largest K of --components (besides K <= N)
 MAX_COMPONENTS = 100
@@ -173,20 +181,49 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _resolve_data(data, column):
+def column_names(column=None, columns=None):
+    """The columns asked for by ``--column A [B ...]`` and ``--columns A,B``: a list, or None.
+
+    Examples
+    --------
+    >>> column_names(["eruptions", "waiting"]), column_names(None, "eruptions,waiting")
+    (['eruptions', 'waiting'], ['eruptions', 'waiting'])
+    >>> column_names(None, None) is None
+    True
+    """
+    if column and columns:
+        raise UsageError(f"give --column or --columns, not both (got {column} and {columns!r})")
+    if columns is not None:
+        names = [name.strip() for name in columns.split(",")]
+        if not all(names):
+            raise UsageError(f"--columns {columns!r} has an empty name; write --columns a,b")
+        return names
+    return list(column) if column else None
+
+
+def _resolve_data(data, column, columns=None):
     """``(values, path, column, name)`` from a file path, or a bundled data set's name.
 
-    Every problem with the input becomes a :class:`UsageError` (one line, exit code 2); errors
-    raised later, inside the analysis, are bugs and keep their traceback.
+    ``values`` is (N,) for one column, (N, d) for several; ``column`` the name, or the names
+    joined by commas. Every problem with the input becomes a :class:`UsageError` (one line,
+    exit code 2); errors raised later, inside the analysis, are bugs and keep their traceback.
     """
+    names = column_names(column, columns)
     name = None
     path = data
     # a file of that name comes first; os.path.lexists is False for a path the OS refuses
-    if data in DATASETS and not os.path.lexists(data):
+    bundled = data in DATASETS or data in MULTIVARIATE_DATASETS
+    if bundled and not os.path.lexists(data):
         name = data
-        path, column = dataset_path(data), column or dataset_column(data)
+        path = dataset_path(data)
+        if names is None:
+            names = list(dataset_columns(data)) if data in MULTIVARIATE_DATASETS else None
+            names = names or [dataset_column(data)]
     try:
-        return read_data(path, column=column), path, column, name
+        if names is not None and len(names) > 1:
+            return read_data(path, columns=names), path, ",".join(names), name
+        only = names[0] if names else None
+        return read_data(path, column=only), path, only, name
     except (ValueError, TypeError) as err:
         raise UsageError(str(err)) from None
 
@@ -222,7 +259,7 @@ def _check_out(out, names=None):
 
 
 def _parser():
-    names = ", ".join(DATASETS)
+    names = ", ".join([*DATASETS, *MULTIVARIATE_DATASETS])
     parser = _Parser(
         prog="gmm-bayes",
         description=(
@@ -242,8 +279,13 @@ def _parser():
     def data_args(p):
         p.add_argument("data", help=f"a CSV or text file, or a bundled data set ({names})")
         p.add_argument(
-            "--column", help="column name (needed when the file has several; default: the only one)"
+            "--column",
+            nargs="+",
+            metavar="NAME",
+            help="column name(s): one for a univariate mixture, several (--column eruptions "
+            "waiting) for a multivariate one; needed when the file has several columns",
         )
+        p.add_argument("--columns", metavar="A,B", help="several column names separated by commas")
 
     def sampling_args(p):
         p.add_argument(
@@ -409,7 +451,12 @@ def _stop_if_signalled(received):
 def _fit(args):
     from gmm_bayes.report.terminal import em_vs_sklearn, text_table
 
-    x, _, _, _ = _resolve_data(args.data, args.column)
+    x, _, _, _ = _resolve_data(args.data, args.column, args.columns)
+    if x.ndim == 2:
+        raise UsageError(
+            f"gmm-bayes fit is univariate; for {x.shape[1]} columns run gmm-bayes report "
+            "(EM for each covariance type beside scikit-learn and the posterior)"
+        )
     _check_ks(args.components, x.size)
     results = em_vs_sklearn(x, args.components, random_state=args.seed)
     print(text_table(results))
@@ -422,10 +469,10 @@ def _report(args, received):
     from gmm_bayes.report.pipeline import write_report
 
     _check_out(args.out)
-    x, path, column, name = _resolve_data(args.data, args.column)
-    _check_ks(args.components, x.size)
-    _check_posterior_size(x.size, args)
-    meta = DATASETS.get(name)
+    x, path, column, name = _resolve_data(args.data, args.column, args.columns)
+    _check_ks(args.components, len(x))
+    _check_posterior_size(len(x), args)
+    meta = DATASETS.get(name) or MULTIVARIATE_DATASETS.get(name)
     start = time.perf_counter()
     _stop_if_signalled(received)
     with _report_progress(args.quiet) as progress:
@@ -450,7 +497,7 @@ def _report_bundled(args, received):
     names = args.only or list(BUNDLED_REPORTS)
     _check_out(args.out, names)
     for name in names:
-        _check_posterior_size(load_dataset(name).size, args, label=f"{name}: ")
+        _check_posterior_size(len(load_dataset(name)), args, label=f"{name}: ")
     _stop_if_signalled(received)
     with _report_progress(args.quiet) as progress:
         write_bundled(

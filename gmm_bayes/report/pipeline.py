@@ -348,14 +348,15 @@ def write_report(
 
     Parameters
     ----------
-    x : ndarray, shape (N,)
-        The data (read from ``source``).
+    x : ndarray, shape (N,) or (N, d)
+        The data (read from ``source``); with d >= 2 columns the multivariate report
+        (:mod:`gmm_bayes.report.pipeline_mv`).
     out : path
         The report directory: created, or replaced when it is empty or a previous report.
     source : path
         The data file (its path and sha256 are stated on the page).
     column : str, optional
-        Column name (shown escaped).
+        Column name (shown escaped); the names joined by commas for several columns.
     settings : ReportSettings, optional
     name, title, units, description : str, optional
         Shown on the page; ``name == "seed_notebook"`` adds the seed notebook's replay.
@@ -389,7 +390,12 @@ def write_report(
     )
     start = time.perf_counter()
     with atomic_directory(out, refusal=report_refusal) as tmp:
-        _build_one(tmp, x, meta, settings, progress, start)
+        if np.ndim(x) == 2:  # several columns: the multivariate report
+            from gmm_bayes.report.pipeline_mv import build_mv
+
+            build_mv(tmp, x, meta, settings, progress, start)
+        else:
+            _build_one(tmp, x, meta, settings, progress, start)
     return Path(out)
 
 
@@ -446,14 +452,27 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
 
 def _build_bundled(stage, datasets, settings, progress, start):
     """Every data set's report and the index linking them, into ``stage``."""
-    from gmm_bayes.data import DATASETS, dataset_column, dataset_path, read_data
+    from gmm_bayes.data import (
+        DATASETS,
+        MULTIVARIATE_DATASETS,
+        dataset_column,
+        dataset_path,
+        read_data,
+    )
     from gmm_bayes.report.pages import bundled_row, render
 
     progress.plan(
-        sum(_analysis_steps(replace(settings, ks=tuple(ks))) + 1 for ks in datasets.values()) + 1
+        sum(
+            1 if name in MULTIVARIATE_DATASETS else _analysis_steps(replace(settings, ks=ks)) + 1
+            for name, ks in datasets.items()
+        )
+        + 1
     )
     rows = []
     for name, ks in datasets.items():
+        if name in MULTIVARIATE_DATASETS:
+            rows.append(_build_bundled_mv(stage, name, replace(settings, ks=tuple(ks)), progress))
+            continue
         path, column = dataset_path(name), dataset_column(name)
         info = DATASETS[name]
         meta = source_meta(
@@ -482,6 +501,45 @@ def _build_bundled(stage, datasets, settings, progress, start):
         )
         (stage / "index.html").write_text(html, encoding="utf-8")
     progress.step("wrote the index of the reports")
+
+
+def _build_bundled_mv(stage, name, settings, progress):
+    """A bundled multivariate data set's report; its row of the index."""
+    from gmm_bayes.bayes.diagnostics import Status
+    from gmm_bayes.data import MULTIVARIATE_DATASETS, dataset_columns, dataset_path, read_data
+    from gmm_bayes.report.pipeline_mv import build_mv
+
+    info, columns = MULTIVARIATE_DATASETS[name], list(dataset_columns(name))
+    path = dataset_path(name)
+    meta = source_meta(
+        path,
+        ",".join(columns),
+        name=name,
+        title=f"{name} ({', '.join(columns)}; {info.units})",
+        units=info.units,
+        description=info.description,
+        bundled=True,
+    )
+    (stage / name).mkdir()
+    ctx = build_mv(stage / name, read_data(path, columns=columns), meta, settings, progress,
+                   time.perf_counter())  # fmt: skip
+    progress.step(f"[{name}] wrote the multivariate report")
+    status = Status(ctx["status"])
+    return {
+        "name": name,
+        "description": info.description,
+        "n": ctx["n"],
+        "ks": ", ".join(map(str, ctx["ks"])),
+        "answer": {
+            "k": ctx["best_k"],
+            "reason": f"lowest EM BIC: {ctx['best_type']} covariances (only this model is sampled)",
+            "css": ctx["css"],
+            "status": status,
+        },
+        "preferences": [],
+        "statuses": [(ctx["best_k"], ctx["css"], status.value)],
+        "elapsed": ctx["elapsed"],
+    }
 
 
 def _build_one(directory, x, meta, settings, progress, start=None, *, planned=False):
