@@ -197,7 +197,7 @@ def sample_posterior(
             _likelihood_attrs(model_data(model), keep_pointwise, n_numbers, pointwise)
         )
         tree.attrs.update(timing)
-        return _assemble(tree, x, em_group, keep_pointwise, seeds[2])
+        return _assemble(tree, x, em_group, keep_pointwise, seeds[2], em.resolution)
 
     if opts["sampler"] != "auto":
         return draw(opts["sampler"])
@@ -224,14 +224,17 @@ def _em_group(em, maxima, plan, priors, x, k):
     return ds.assign(sigma_prior_low=interval[0], sigma_prior_high=interval[1])
 
 
-def _assemble(tree, x, em_group, keep_pointwise, seed):
+def _assemble(tree, x, em_group, keep_pointwise, seed, resolution):
     post = tree["posterior"].to_dataset()
     obs = np.arange(x.size)
     tree["observed_data"] = xr.DataTree(xr.Dataset({"y": ("obs", x)}, coords={"obs": obs}))
     if keep_pointwise:
-        tree["log_likelihood"] = xr.DataTree(log_likelihood_group(post, x))
+        tree["log_likelihood"] = xr.DataTree(log_likelihood_group(post, x, resolution))
         rng = np.random.default_rng(seed)
-        tree["posterior_predictive"] = xr.DataTree(posterior_predictive_group(post, x.size, rng))
+        replicates = posterior_predictive_group(post, x.size, rng)
+        if resolution is not None:  # replicates recorded as the data were: on the grid
+            replicates["y"] = np.round(replicates["y"] / resolution) * resolution
+        tree["posterior_predictive"] = xr.DataTree(replicates)
     group = em_group
     if tree.attrs["sampler"] == "smc":  # SMC runs start from the prior, not from EM maxima
         group = group.drop_vars(["chain_start", "chain"])

@@ -200,3 +200,14 @@ def test_sample_posterior_samples_the_model_em_fitted(faithful):
     sigma = posterior["sigma"].transpose("chain", "draw", "component").values
     np.testing.assert_array_equal(sigma, np.repeat(sigma[..., :1], 2, axis=-1))
     assert "Interval likelihood" in tree.attrs["likelihood_note"]
+    # the pointwise log-likelihood (for LOO) and the replicates follow the interval model
+    from gmm_bayes.em.resolution import interval_log_probability
+
+    first = posterior.isel(chain=0, draw=0)
+    expected = interval_log_probability(
+        faithful, em.resolution, first["w"].values, first["mu"].values, first["sigma"].values
+    )
+    got = tree["log_likelihood"]["y"].isel(chain=0, draw=0).values
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    replicates = tree["posterior_predictive"]["y"].values
+    np.testing.assert_array_equal(replicates, np.round(replicates))
