@@ -15,6 +15,26 @@ import numpy as np
 from gmm_bayes.exceptions import DataError
 
 
+def has_columns(x):
+    """Whether ``x`` is a table of d >= 2 columns, shape (N, d): the multivariate path.
+
+    Anything whose shape numpy cannot tell (a ragged list) is not: the univariate validation
+    then refuses it with its own message naming the argument.
+
+    Examples
+    --------
+    >>> has_columns([[1.0, 2.0], [3.0, 4.0]]), has_columns([[1.0], [2.0]])
+    (True, False)
+    >>> has_columns([[1.0], [2.0, 3.0]])  # ragged: as_data refuses it
+    False
+    """
+    try:
+        shape = np.shape(x)
+    except ValueError:  # inhomogeneous nesting
+        return False
+    return len(shape) == 2 and shape[1] >= 2
+
+
 def short_repr(value):
     """``repr(value)`` cut to 60 characters, for error messages."""
     text = repr(value)

@@ -14,7 +14,13 @@ import numbers
 import numpy as np
 import xarray as xr
 
-from gmm_bayes._validation import as_data, as_int, as_n_components, as_probability
+from gmm_bayes._validation import (
+    as_data,
+    as_int,
+    as_n_components,
+    as_probability,
+    has_columns,
+)
 from gmm_bayes.bayes.component_membership import membership
 from gmm_bayes.bayes.diagnostics import Status, diagnose
 from gmm_bayes.bayes.maxima import chain_starts, distinct_maxima, maxima_dataset
@@ -138,7 +144,7 @@ def sample_posterior(
     >>> tree["diagnostics"].attrs["status"]  # doctest: +SKIP
     'OK'
     """
-    if np.ndim(x) == 2 and np.shape(x)[1] > 1:  # (N, d) data: the multivariate model
+    if has_columns(x):  # (N, d) data: the multivariate model
         from gmm_bayes.bayes.sampling_mv import sample_posterior_mv
 
         univariate_only = {"priors": priors, "likelihood": likelihood, "compress": compress}

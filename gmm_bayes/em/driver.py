@@ -22,7 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmm_bayes._validation import as_data, as_int, as_n_components, as_nonnegative_float
+from gmm_bayes._validation import (
+    as_data,
+    as_int,
+    as_n_components,
+    as_nonnegative_float,
+    has_columns,
+)
 from gmm_bayes.em.interval import IntervalSource
 from gmm_bayes.em.random_state import as_generator
 from gmm_bayes.em.resolution import Resolution, as_resolution
@@ -266,7 +272,7 @@ def fit_em(
         variances_init=variances_init,
         covariance_type=covariance_type,
     )
-    if np.ndim(x) == 2 and np.shape(x)[1] >= 2:
+    if has_columns(x):
         return _fit_matrix(x, n_components, priors, resolution, settings, covariances_init)
     if covariances_init is not None:
         raise ValueError(
