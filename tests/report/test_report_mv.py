@@ -1,0 +1,175 @@
+"""The multivariate report: its pieces checked against scipy and scikit-learn, the page and files
+written from an analysis (a posterior of draws around EM's estimate, no sampling), the CLI's
+several columns, and (slow) a whole `gmm-bayes report` of Old Faithful's two columns."""
+
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import xarray as xr
+from scipy.stats import multivariate_normal
+from sklearn.mixture import GaussianMixture
+
+import gmm_bayes as gb
+from gmm_bayes.bayes.diagnostics import diagnose
+from gmm_bayes.bayes.pointwise_mv import membership_mv
+from gmm_bayes.cli import UsageError, _resolve_data, column_names, main
+from gmm_bayes.mixture import log_density
+from gmm_bayes.report.figures_mv import ellipse_points, plot_ellipses
+from gmm_bayes.report.pipeline_mv import (
+    COVARIANCE_TYPES,
+    MVAnalysis,
+    comparison_rows_mv,
+    sklearn_covariances,
+    write_dataset_mv,
+)
+from gmm_bayes.report.provenance import ReportSettings, source_meta
+
+X = gb.load_dataset("faithful2d")
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sklearn_covariances_give_sklearns_own_density(covariance_type):
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    cov = sklearn_covariances(gm, 2)
+    np.testing.assert_allclose(
+        log_density(X, gm.weights_, gm.means_, cov), gm.score_samples(X), rtol=1e-10
+    )
+
+
+def test_the_95_percent_ellipse_holds_95_percent_of_simulated_draws():
+    mean, cov = np.array([1.0, -2.0]), np.array([[4.0, 1.5], [1.5, 1.0]])
+    pts = ellipse_points(mean, cov, 0.95, n=400)
+    draws = np.random.default_rng(0).multivariate_normal(mean, cov, size=40_000)
+    # a draw is inside when its Mahalanobis radius is below the curve's (constant on it)
+    radius = lambda p: np.einsum("ni,ij,nj->n", p - mean, np.linalg.inv(cov), p - mean)  # noqa: E731
+    inside = radius(draws) <= radius(pts).mean()
+    assert abs(inside.mean() - 0.95) < 0.005  # binomial sd 0.0011
+
+
+def test_ellipses_are_drawn_per_component_and_method():
+    fig, ax = plt.subplots()
+    em = gb.fit_em(X, 2, random_state=0)
+    fits = {"em": (em.means, em.covariances), "posterior_mean": (em.means, em.covariances)}
+    plot_ellipses(ax, X, fits, columns=["eruptions", "waiting"])
+    styles = sorted(line.get_linestyle() for line in ax.lines if len(line.get_xdata()))
+    # EM: 2 dashed 95% ellipses; posterior: 2 x (50%, 95%) solid
+    assert styles == ["-"] * 4 + ["--"] * 2
+    plt.close(fig)
+
+
+def fake_analysis(ks=(1, 2)):
+    """EM and scikit-learn for real, a posterior of 2 x 50 draws jittered around EM's K=2."""
+    rng = np.random.default_rng(0)
+    em = {(t, k): gb.fit_em(X, k, covariance_type=t, random_state=0)
+          for t in COVARIANCE_TYPES for k in ks}  # fmt: skip
+    sk = {key: GaussianMixture(key[1], covariance_type=key[0], random_state=0).fit(X) for key in em}
+    best = min(em, key=lambda key: em[key].bic())
+    fit = em[best]
+    shape = (2, 50)
+    w = fit.weights * np.exp(0.01 * rng.normal(size=(*shape, fit.n_components)))
+    w /= w.sum(axis=-1, keepdims=True)
+    mu = fit.means + 0.01 * rng.normal(size=(*shape, *fit.means.shape)) * fit.sigmas
+    cov = np.broadcast_to(fit.covariances, (*shape, *fit.covariances.shape)).copy()
+    post = xr.Dataset(
+        {
+            "w": (("chain", "draw", "component"), w),
+            "mu": (("chain", "draw", "component", "dim"), mu),
+            "cov": (("chain", "draw", "component", "dim", "dim_bis"), cov),
+            "sigma": (("chain", "draw", "component", "dim"), np.sqrt(np.diagonal(cov, 0, -2, -1))),
+        }
+    )
+    stats = xr.Dataset({"energy": (("chain", "draw"), rng.normal(size=shape))})
+    data = xr.Dataset({"y": (("obs", "dim"), X)})
+    tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats, "observed_data": data})
+    tree["membership"] = xr.DataTree(membership_mv(tree))
+    tree["diagnostics"] = xr.DataTree(diagnose(tree).to_dataset())
+    return MVAnalysis(em, sk, best, tree, {"em": 1.0, "sklearn": 1.0, "posterior": 1.0})
+
+
+def test_comparison_rows_are_ems_and_sklearns_bic():
+    analysis = fake_analysis()
+    rows = comparison_rows_mv(analysis, X)
+    assert len(rows) == 2 * len(COVARIANCE_TYPES)
+    for row in rows:
+        key = (row["covariance_type"], row["K"])
+        assert row["em_bic"] == analysis.em[key].bic()
+        assert row["sklearn_bic"] == pytest.approx(analysis.sklearn[key].bic(X), rel=1e-12)
+    # K=1 is the same model under every type but spherical (one full Gaussian): BIC by hand
+    full_1 = next(r for r in rows if r["K"] == 1 and r["covariance_type"] == "full")
+    gaussian = multivariate_normal(X.mean(axis=0), np.cov(X.T, bias=True))
+    expected = -2 * gaussian.logpdf(X).sum() + 5 * np.log(len(X))  # 2 means + 3 covariances
+    assert full_1["em_bic"] == pytest.approx(expected, rel=1e-9)
+    assert [r["recommended"] for r in rows].count(True) == 1
+
+
+def test_page_and_files_of_a_multivariate_report(tmp_path):
+    from gmm_bayes.data import dataset_path
+
+    analysis = fake_analysis()
+    meta = source_meta(dataset_path("faithful2d"), "eruptions,waiting", name="faithful2d")
+    meta["columns"] = ["eruptions", "waiting"]
+    ctx = write_dataset_mv(tmp_path, X, analysis, meta, ReportSettings(ks=(1, 2)), lambda: 1.0)
+    names = {p.name for p in tmp_path.iterdir()}
+    k = analysis.best[1]
+    assert {
+        "index.html",
+        "summary.md",
+        "estimates.csv",
+        "comparison.csv",
+        f"posterior_K{k}.nc",
+    } <= names
+    assert {p.name for p in (tmp_path / "fig").iterdir()} == {
+        "bic_types.png", "ellipses.png", "uncertainty.png"
+    }  # fmt: skip
+    html = (tmp_path / "index.html").read_text()
+    assert f"Recommended: <strong>K = {k}</strong>" in html
+    assert "mean eruptions" in html and "corr(eruptions, waiting)" in html
+    # EM's weight of component 1, to two significant digits of the weight's posterior sd
+    em_row = next(r for r in ctx["estimates"] if r["method"] == "em" and r["component"] == 1)
+    sd = float(analysis.tree["posterior"]["w"].isel(component=0).std())
+    places = 1 - int(np.floor(np.log10(sd)))
+    assert em_row["values"][0] == f"{analysis.best_em.weights[0]:.{places}f}"
+    back = xr.open_datatree(tmp_path / f"posterior_K{k}.nc")
+    assert back["posterior"]["cov"].dims[-2:] == ("dim", "dim_bis")
+
+
+def test_cli_columns(tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,c\n1,2,3\n4,5,6\n7,8,10\n")
+    assert column_names(["a", "b"]) == ["a", "b"] == column_names(None, "a, b")
+    x, _, column, _ = _resolve_data(str(csv), ["a", "c"])
+    assert x.shape == (3, 2) and column == "a,c"
+    x, _, column, _ = _resolve_data(str(csv), None, "b,c")
+    assert x[:, 1].tolist() == [3.0, 6.0, 10.0]
+    x, _, column, name = _resolve_data("faithful2d", None)
+    assert x.shape == (272, 2) and column == "eruptions,waiting" and name == "faithful2d"
+    with pytest.raises(UsageError, match="no column 'zz'"):
+        _resolve_data(str(csv), ["a", "zz"])
+    with pytest.raises(UsageError, match="not both"):
+        column_names(["a"], "b,c")
+    with pytest.raises(UsageError, match="empty name"):
+        column_names(None, "a,")
+
+
+def test_fit_refuses_several_columns(capsys):
+    assert main(["fit", "faithful2d"]) == 2
+    assert (
+        "gmm-bayes fit is univariate; for 2 columns run gmm-bayes report" in capsys.readouterr().err
+    )
+
+
+@pytest.mark.slow
+def test_report_of_two_columns_from_the_command_line(tmp_path):
+    out = tmp_path / "rep"
+    done = subprocess.run(
+        [sys.executable, "-m", "gmm_bayes", "report", "faithful2d", "--column", "eruptions",
+         "waiting", "-k", "1-2", "--draws", "100", "--tune", "200", "-q", "--out", str(out)],
+        capture_output=True, text=True, timeout=900, env={"MPLBACKEND": "Agg", "PATH": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    html = (out / "index.html").read_text()
+    assert "Recommended: <strong>K = 2</strong>" in html  # full, BIC 2322.19 (mclust VVV,2)
+    assert (out / "posterior_K2.nc").exists()
