@@ -78,7 +78,8 @@ def analyse_mv(x, settings, *, progress=None, label=""):
     -------
     MVAnalysis
     """
-    from gmm_bayes import fit_em, sample_posterior
+    from gmm_bayes.bayes.sampling import sample_posterior
+    from gmm_bayes.em import fit_em
 
     seconds, em, sk = {}, {}, {}
     t0 = time.perf_counter()
