@@ -259,6 +259,13 @@ def fit_em(
     >>> fit = fit_em(x, 2, random_state=0)
     >>> fit.weights.round(3).tolist(), fit.means.round(3).tolist(), fit.converged
     ([0.5, 0.5], [1.0, 11.0], True)
+
+    Two columns, one shared covariance (mclust's EEE):
+
+    >>> xy = np.column_stack([x, np.sin(np.arange(100))])
+    >>> fit = fit_em(xy, 2, covariance_type="tied", random_state=0)
+    >>> fit.means[:, 0].round(3).tolist(), fit.covariances.shape, fit.n_parameters
+    ([1.0, 11.0], (2, 2, 2), 8)
     """
     settings = dict(
         n_init=n_init,

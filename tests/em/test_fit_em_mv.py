@@ -237,3 +237,26 @@ def test_starts_follow_an_affine_map(kind):
     labels = start_labels(x, 4, kind, np.random.default_rng(1))
     mapped = start_labels(x @ a + 7.0, 4, kind, np.random.default_rng(1))
     np.testing.assert_array_equal(labels, mapped)
+
+
+def test_collapse_verdict_follows_an_affine_map():
+    """Generalized eigenvalues: the same components collapse after x -> x A + b."""
+    from gmm_bayes.em.result import collapsed_components_mv
+
+    rng = np.random.default_rng(3)
+    roots = rng.normal(size=(4, 3, 3))
+    covariances = roots @ roots.transpose(0, 2, 1) + 0.1 * np.eye(3)
+    covariances[1] = 1e-9 * covariances[1] + 1e-12 * np.eye(3)  # narrow: sd ratio
+    covariances[2] = covariances[0] + 1e-7 * np.eye(3)
+    reg = 2e-7 * np.eye(3)
+    covariances[3] = reg * 1.5  # at the floor
+    weights = np.array([0.4, 0.3, 0.299, 0.001])  # the last: under 2 rows of 1000
+    verdict = collapsed_components_mv(weights, covariances, 1000, reg)
+    assert verdict.tolist() == [False, True, False, True]
+    a = np.array([[3.0, 1.0, 0.0], [0.0, 0.01, 2.0], [1.0, 0.0, 50.0]])
+    mapped = np.einsum("ji,kjl,lm->kim", a, covariances, a)
+    assert collapsed_components_mv(weights, mapped, 1000, a.T @ reg @ a).tolist() == (
+        verdict.tolist()
+    )
+    weights[3] = 0.2
+    assert collapsed_components_mv(weights, covariances, 1000, reg)[3]  # the floor alone
