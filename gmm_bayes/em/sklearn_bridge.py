@@ -7,8 +7,10 @@ same log-likelihood definition, same BIC convention.
 import numpy as np
 
 from gmm_bayes._validation import as_data, as_n_components
+from gmm_bayes.em.covariance import covariance_type_name, from_sklearn_shape
+from gmm_bayes.em.multivariate import as_matrix_data, order_components
 from gmm_bayes.em.random_state import as_seed
-from gmm_bayes.em.result import EMResult, collapsed_components
+from gmm_bayes.em.result import EMResult, collapsed_components, collapsed_components_mv
 from gmm_bayes.em.steps import as_covariance_type
 
 __all__ = ["fit_sklearn"]
@@ -19,11 +21,14 @@ def fit_sklearn(x, n_components, *, covariance_type="full", **kwargs):
 
     Parameters
     ----------
-    x : array_like, shape (N,) or (N, 1)
+    x : array_like, shape (N,), (N, 1) or (N, d)
     n_components : int
     covariance_type : {"full", "tied"}, default "full"
         scikit-learn's; mclust's "V" / "E" accepted. ("diag" and "spherical" are "full" for
-        univariate data: pass "full".)
+        univariate data: pass "full".) For d >= 2 columns any of the four structures (and
+        mclust's VVV, EEE, VVI, VII); the result then has ``means`` (K, d) and
+        ``covariances`` (K, d, d) in :func:`gmm_bayes.em.multivariate.order_components`
+        order, as :func:`gmm_bayes.fit_em`'s.
     **kwargs
         Passed to ``GaussianMixture`` (e.g. ``tol``, ``reg_covar``, ``weights_init``,
         ``means_init`` (shape (K,) or (K, 1)), ``precisions_init`` (shape (K,) or (K, 1, 1);
@@ -48,6 +53,8 @@ def fit_sklearn(x, n_components, *, covariance_type="full", **kwargs):
     """
     from sklearn.mixture import GaussianMixture  # imported here: keeps `import gmm_bayes` cheap
 
+    if np.ndim(x) == 2 and np.shape(x)[1] >= 2:
+        return _fit_sklearn_matrix(x, n_components, covariance_type, dict(kwargs))
     x = as_data(x)
     k = as_n_components(n_components, x.size)
     covariance_type = as_covariance_type(covariance_type)
@@ -92,6 +99,41 @@ def fit_sklearn(x, n_components, *, covariance_type="full", **kwargs):
         collapsed=collapsed_components(weights, variances, x.size, reg),
         method="sklearn",
         covariance_type=covariance_type,
+    )
+    return result.with_local_maxima((result,))
+
+
+def _fit_sklearn_matrix(x, n_components, covariance_type, kwargs):
+    """fit_sklearn on (N, d) rows: components in :func:`~.multivariate.order_components`
+    order, covariances (K, d, d), ``reg_covar`` as the (d, d) matrix added."""
+    from sklearn.mixture import GaussianMixture
+
+    x = as_matrix_data(x)
+    n, d = x.shape
+    k = as_n_components(n_components, n)
+    covariance_type = covariance_type_name(covariance_type)
+    if "random_state" in kwargs:
+        kwargs["random_state"] = _sklearn_seed(kwargs["random_state"])
+    gm = GaussianMixture(n_components=k, covariance_type=covariance_type, **kwargs).fit(x)
+    order = order_components(x, gm.means_)
+    covariances = from_sklearn_shape(gm.covariances_, covariance_type, k, d)[order]
+    weights = gm.weights_[order]
+    log_likelihood = float(gm.score(x) * n)
+    reg = float(gm.reg_covar) * np.eye(d)
+    result = EMResult(
+        weights=weights,
+        means=gm.means_[order],
+        variances=np.diagonal(covariances, axis1=1, axis2=2).copy(),
+        log_likelihood=log_likelihood,
+        n_iter=int(gm.n_iter_),
+        converged=bool(gm.converged_),
+        history=np.append(np.asarray(getattr(gm, "lower_bounds_", [])) * n, log_likelihood),
+        n_obs=n,
+        reg_covar=reg,
+        collapsed=collapsed_components_mv(weights, covariances, n, reg),
+        method="sklearn",
+        covariance_type=covariance_type,
+        covariances=covariances,
     )
     return result.with_local_maxima((result,))
 

@@ -260,3 +260,17 @@ def test_collapse_verdict_follows_an_affine_map():
     )
     weights[3] = 0.2
     assert collapsed_components_mv(weights, covariances, 1000, reg)[3]  # the floor alone
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_sklearn_of_d_columns_is_gaussian_mixtures_fit(covariance_type):
+    x = np.asarray(load_dataset("faithful2d"))
+    fit = gb.fit_sklearn(x, 3, covariance_type=covariance_type, random_state=0)
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(x)
+    order = order_components(x, gm.means_)
+    np.testing.assert_array_equal(fit.means, gm.means_[order])
+    expected = from_sklearn_shape(gm.covariances_, covariance_type, 3, 2)[order]
+    np.testing.assert_array_equal(fit.covariances, expected)
+    assert fit.method == "sklearn" and fit.covariance_type == covariance_type
+    assert fit.log_likelihood == pytest.approx(gm.score(x) * len(x), rel=1e-12)
+    assert fit.bic() == pytest.approx(gm.bic(x), rel=1e-12)
