@@ -44,6 +44,8 @@ def test_fitted_attributes_are_sklearns_from_the_same_start(covariance_type):
         expected = expected if shared else expected[order]
         np.testing.assert_allclose(getattr(ours, name), expected, rtol=1e-5, err_msg=name)
     assert ours.converged_ and ours.n_iter_ == gm.n_iter_
+    assert ours.lower_bound_ == pytest.approx(ours.score(x), rel=1e-12)
+    assert ours.n_features_in_ == d and ours.result_.n_obs == len(x)
     assert ours.score(x) == pytest.approx(gm.score(x), rel=1e-9)
     assert ours.bic(x) == pytest.approx(gm.bic(x), rel=1e-9)
     assert ours.aic(x) == pytest.approx(gm.aic(x), rel=1e-9)
