@@ -274,3 +274,26 @@ def test_fit_sklearn_of_d_columns_is_gaussian_mixtures_fit(covariance_type):
     assert fit.method == "sklearn" and fit.covariance_type == covariance_type
     assert fit.log_likelihood == pytest.approx(gm.score(x) * len(x), rel=1e-12)
     assert fit.bic() == pytest.approx(gm.bic(x), rel=1e-12)
+
+
+def test_a_fit_below_the_k_minus_1_fit_means_more_restarts(monkeypatch):
+    """First restarts at K = 3 all start at EM's symmetric fixed point (three copies of the
+    one-component fit), which ends below the best K = 2 fit: the search must go on."""
+    from gmm_bayes.em import search_mv
+
+    x, _ = mixture_data(11, 300, 3, 2)
+    restarts, calls = search_mv._restarts, []
+
+    def stuck_first(rows, k, settings, n_starts):
+        calls.append(k)
+        if k == 3 and calls.count(3) == 1:
+            one = (np.full(3, 1 / 3), np.tile(rows.mean(axis=0), (3, 1)))
+            return [(*one, np.stack([np.cov(rows, rowvar=False, bias=True)] * 3))] * n_starts
+        return restarts(rows, k, settings, n_starts)
+
+    monkeypatch.setattr(search_mv, "_restarts", stuck_first)
+    monkeypatch.setattr(search_mv, "_insertion_starts", lambda *args: [])
+    two = gb.fit_em(x, 2, random_state=0)
+    three = gb.fit_em(x, 3, random_state=0)
+    assert calls.count(3) >= 2
+    assert three.log_likelihood >= two.log_likelihood
