@@ -536,7 +536,7 @@ def _build_bundled_mv(stage, name, settings, progress):
             "css": ctx["css"],
             "status": status,
         },
-        "preferences": [],
+        "preferences": [("EM BIC", f"{ctx['best_k']} ({ctx['best_type']})")],
         "statuses": [(ctx["best_k"], ctx["css"], status.value)],
         "elapsed": ctx["elapsed"],
     }

@@ -136,6 +136,18 @@ def test_page_and_files_of_a_multivariate_report(tmp_path):
     assert back["posterior"]["cov"].dims[-2:] == ("dim", "dim_bis")
 
 
+def test_bundled_index_links_the_multivariate_report(tmp_path, monkeypatch):
+    from gmm_bayes.report import pipeline_mv
+    from gmm_bayes.report.pipeline import write_bundled
+
+    monkeypatch.setattr(pipeline_mv, "analyse_mv", lambda x, settings, **_: fake_analysis())
+    write_bundled(tmp_path / "reports", {"faithful2d": (1, 2)}, ReportSettings(), quiet=True)
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert '<a href="faithful2d/index.html">faithful2d</a>' in index
+    assert "EM BIC: 2 (full)" in index
+    assert (tmp_path / "reports" / "faithful2d" / "fig" / "ellipses.png").exists()
+
+
 def test_cli_columns(tmp_path):
     csv = tmp_path / "d.csv"
     csv.write_text("a,b,c\n1,2,3\n4,5,6\n7,8,10\n")
