@@ -10,6 +10,7 @@ import xarray as xr
 
 from gmm_bayes._validation import as_positive_float, as_probability
 from gmm_bayes.bayes.pointwise import draws_of
+from gmm_bayes.bayes.pointwise_mv import membership_mv
 from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
 from gmm_bayes.mixture import responsibilities, univariate
 
@@ -42,7 +43,10 @@ def membership(idata, *, prob=INTERVAL_PROB, block_size=None, max_work=MEMBERSHI
     Parameters
     ----------
     idata : xarray.DataTree
-        With ``posterior`` (``w``, ``mu``, ``sigma``) and ``observed_data`` (``y``).
+        With ``posterior`` (``w``, ``mu``, ``sigma``) and ``observed_data`` (``y``); a
+        multivariate tree (``y`` on obs, dim) is summarized by
+        :func:`~gmm_bayes.bayes.pointwise_mv.membership_mv` (all rows, ``block_size`` and
+        ``max_work`` unused).
     prob : float, default ``INTERVAL_PROB`` (0.94)
         Mass of the equal-tailed interval.
     block_size : int, optional
@@ -67,6 +71,8 @@ def membership(idata, *, prob=INTERVAL_PROB, block_size=None, max_work=MEMBERSHI
     >>> membership(tree)["mean"].values.round(6).tolist()
     [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
     """
+    if idata["observed_data"]["y"].ndim == 2:  # (obs, dim): a multivariate posterior
+        return membership_mv(idata, prob=prob)
     prob = as_probability(prob, "prob")
     max_work = as_positive_float(max_work, "max_work")
     post = idata["posterior"]

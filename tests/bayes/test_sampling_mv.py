@@ -113,3 +113,19 @@ def test_faithful2d_posterior_is_warm_started_complete_and_near_em(tmp_path):
     tree.to_netcdf(path, engine="h5netcdf")
     back = xr.open_datatree(path, engine="h5netcdf")
     np.testing.assert_array_equal(back["posterior"]["cov"].values, post["cov"].values)
+
+
+def test_membership_of_a_multivariate_tree_dispatches_to_the_rows():
+    x = gb.load_dataset("faithful2d")
+    em = gb.fit_em(x, 2, random_state=0)
+    post = xr.Dataset(
+        {
+            "w": (DIMS["w"], em.weights[None, None]),
+            "mu": (DIMS["mu"], em.means[None, None]),
+            "cov": (DIMS["cov"], em.covariances[None, None]),
+        }
+    )
+    tree = xr.DataTree.from_dict(
+        {"posterior": post, "observed_data": xr.Dataset({"y": (("obs", "dim"), x)})}
+    )
+    np.testing.assert_allclose(gb.membership(tree)["mean"].values, em.responsibilities(x))
