@@ -24,6 +24,8 @@ __all__ = [
 ELLIPSE_PROBS = (0.5, 0.95)
 #: posterior draws whose 95% ellipses make the band
 BAND_DRAWS = 30
+#: the BIC plot shows BIC from the best up to the best + this fraction of its magnitude
+TOP_FRACTION = 0.1
 #: one marker per covariance type in the BIC plot
 _TYPE_MARKERS = {"full": "o", "tied": "s", "diag": "^", "spherical": "v"}
 
@@ -150,7 +152,9 @@ def plot_uncertainty(ax, x, membership, *, columns, pair=(0, 1)):
 
 def plot_bic_types(ax, bic):
     """BIC against K, one line per covariance type (lower is better; mclust plots
-    ``-BIC``, higher better, with the same ranking).
+    ``-BIC``, higher better, with the same ranking). The y-axis runs from the best BIC up to
+    ``TOP_FRACTION`` (10%) of its magnitude above it, where the competing models are; a type
+    entirely above says so in the legend.
 
     Parameters
     ----------
@@ -162,19 +166,26 @@ def plot_bic_types(ax, bic):
     --------
     >>> import matplotlib.pyplot as plt
     >>> fig, ax = plt.subplots()
-    >>> plot_bic_types(ax, {"full": {1: 10.0, 2: 8.0}, "tied": {1: 10.0, 2: 9.0}})
+    >>> plot_bic_types(ax, {"full": {1: 100.0, 2: 99.0}, "tied": {1: 300.0, 2: 200.0}})
     >>> [line.get_label() for line in ax.lines]
-    ['full', 'tied']
+    ['full', 'tied (above the range shown)']
     >>> plt.close(fig)
     """
+    finite = [v for by_k in bic.values() for v in by_k.values() if np.isfinite(v)]
+    best = min(finite)
+    # the competitive models are a few units apart, the worst thousands: show the best 10%
+    top = min(max(finite), best + TOP_FRACTION * abs(best))
     for covariance_type, by_k in bic.items():
         ks = sorted(k for k, value in by_k.items() if np.isfinite(value))
+        above = all(by_k[k] > top for k in ks)
         ax.plot(
             ks,
             [by_k[k] for k in ks],
             marker=_TYPE_MARKERS.get(covariance_type, "o"),
-            label=covariance_type,
+            label=covariance_type + (" (above the range shown)" if above else ""),
         )
+    span = top - best
+    ax.set_ylim(best - 0.05 * span if span else best - 1, top + 0.05 * span if span else best + 1)
     ax.set_xlabel("K (components)")
     ax.set_ylabel("EM BIC (lower is better)")
     ax.xaxis.get_major_locator().set_params(integer=True)

@@ -274,7 +274,8 @@ def write_figures_mv(figdir, x, analysis, columns):
         (
             "bic_types.png",
             "EM's BIC per K and covariance type (mclust's BIC plot, "
-            "sign flipped: lower is better). The recommended model is the lowest point.",
+            "sign flipped: lower is better), from the best BIC up to 10% above it; the "
+            "table below has every value. The recommended model is the lowest point.",
         )
     )
     post = analysis.tree["posterior"]
