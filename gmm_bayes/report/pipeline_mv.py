@@ -380,7 +380,10 @@ def build_mv(directory, x, meta, settings, progress, start):
     progress.note(f"{label}{x.shape[0]} rows of {x.shape[1]} columns from {meta['source']}")
     analysis = analyse_mv(x, settings, progress=progress, label=label)
     progress.note(f"{label}writing figures, tables, NetCDF")
-    meta = {**meta, "columns": meta["column"].split(",")}
+    columns = meta["column"].split(",")
+    meta = {**meta, "columns": columns}
+    if meta["title"] == f"{meta['name']}: {meta['column']}":  # the default title
+        meta["title"] = f"{meta['name']}: {', '.join(columns)}"
     return write_dataset_mv(
         directory, x, analysis, meta, settings, lambda: time.perf_counter() - start
     )
