@@ -394,7 +394,9 @@ def check_model(model, em, *, rtol=None):
     Parameters
     ----------
     model : pymc.Model
-        With free variables ``w``, ``mu``, ``sigma`` and observed ``y``.
+        With free variables ``w``, ``mu``, ``sigma`` and observed ``y``, or a multivariate
+        model of :func:`~gmm_bayes.bayes.model_mv.build_model_mv` (checked by
+        :func:`~gmm_bayes.bayes.model_mv.check_model_mv`).
     em : EMResult
         An estimate for the same data (``fit_em``, ``fit_sklearn`` or MAP-EM).
     rtol : float, optional
@@ -425,6 +427,12 @@ def check_model(model, em, *, rtol=None):
     Traceback (most recent call last):
     gmm_bayes.exceptions.ModelMismatchError: the model's log-likelihood at EM's estimate is ...
     """
+    if "cov" in model.named_vars:  # build_model_mv's multivariate mixture
+        from gmm_bayes.bayes.model_mv import check_model_mv
+
+        return check_model_mv(
+            model, em.weights, em.means, em.covariances, em.log_likelihood, rtol=rtol or CHECK_RTOL
+        )
     _check_pair(model, em)
     _check_structure(model, em)
     point = {"w": np.array(em.weights), "mu": np.array(em.means), "sigma": np.array(em.sigmas)}

@@ -3,7 +3,8 @@
 :func:`sample_posterior_mv` is what :func:`gmm_bayes.sample_posterior` runs on (N, d) data: the
 model is :func:`~gmm_bayes.bayes.model_mv.build_model_mv`'s (its priors are fixed on the
 standardized columns, so ``priors`` is refused), checked against EM's log-likelihood
-(:func:`~gmm_bayes.bayes.model_mv.check_model_mv`) before sampling, every chain starting at one
+(:func:`gmm_bayes.check_model`, which runs :func:`~gmm_bayes.bayes.model_mv.check_model_mv`)
+before sampling, every chain starting at one
 of EM's distinct maxima (:mod:`~gmm_bayes.bayes.maxima`). The tree has the univariate groups,
 with ``mu`` and ``sigma`` (per-column sds) on (component, dim) and ``cov`` on (component, dim,
 dim_bis); ``membership`` and ``diagnostics`` are computed the same way (modes are told apart
@@ -19,8 +20,8 @@ import xarray as xr
 from gmm_bayes._validation import as_n_components
 from gmm_bayes.bayes.diagnostics import diagnose
 from gmm_bayes.bayes.maxima import chain_starts, distinct_maxima, maxima_dataset
-from gmm_bayes.bayes.model import to_value_space
-from gmm_bayes.bayes.model_mv import build_model_mv, check_model_mv, em_point_mv
+from gmm_bayes.bayes.model import check_model, to_value_space
+from gmm_bayes.bayes.model_mv import build_model_mv, em_point_mv
 from gmm_bayes.bayes.pointwise_mv import (
     log_likelihood_group_mv,
     membership_mv,
@@ -152,7 +153,7 @@ def sample_posterior_mv(
         em = fit_em(x, k, n_init=EM_RESTARTS, random_state=np.random.default_rng(seeds[0]))
     _check_em_mv(em, x, k)
     model = build_model_mv(x, k, covariance_type=em.covariance_type)
-    check_model_mv(model, em.weights, em.means, em.covariances, em.log_likelihood)
+    check_model(model, em)
     maxima = distinct_maxima(em)
     plan = chain_starts(maxima, opts["chains"])
     starts = [initial_point_mv(model, maxima[i]) for i in range(max(plan) + 1)]

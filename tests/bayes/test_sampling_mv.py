@@ -7,6 +7,7 @@ import xarray as xr
 from scipy.stats import multivariate_normal
 
 import gmm_bayes as gb
+from gmm_bayes.bayes.model_mv import build_model_mv
 from gmm_bayes.bayes.pointwise_mv import (
     log_likelihood_group_mv,
     membership_mv,
@@ -129,3 +130,12 @@ def test_membership_of_a_multivariate_tree_dispatches_to_the_rows():
         {"posterior": post, "observed_data": xr.Dataset({"y": (("obs", "dim"), x)})}
     )
     np.testing.assert_allclose(gb.membership(tree)["mean"].values, em.responsibilities(x))
+
+
+def test_check_model_takes_a_multivariate_model():
+    x = gb.load_dataset("faithful2d")
+    em = gb.fit_em(x, 2, covariance_type="tied", random_state=0)
+    model = build_model_mv(x, 2, covariance_type="tied")
+    assert gb.check_model(model, em) == pytest.approx(em.log_likelihood, rel=1e-8)
+    with pytest.raises(gb.ModelMismatchError, match="is not the mixture EM fitted"):
+        gb.check_model(build_model_mv(x * [60.0, 1.0], 2, covariance_type="tied"), em)
