@@ -60,12 +60,12 @@ def test_ellipses_are_drawn_per_component_and_method():
     plt.close(fig)
 
 
-def fake_analysis(ks=(1, 2)):
-    """EM and scikit-learn for real, a posterior of 2 x 50 draws jittered around EM's K=2."""
+def fake_analysis(ks=(1, 2), x=X):
+    """EM and scikit-learn for real, a posterior of 2 x 50 draws jittered around EM's best."""
     rng = np.random.default_rng(0)
-    em = {(t, k): gb.fit_em(X, k, covariance_type=t, random_state=0)
+    em = {(t, k): gb.fit_em(x, k, covariance_type=t, random_state=0)
           for t in COVARIANCE_TYPES for k in ks}  # fmt: skip
-    sk = {key: GaussianMixture(key[1], covariance_type=key[0], random_state=0).fit(X) for key in em}
+    sk = {key: GaussianMixture(key[1], covariance_type=key[0], random_state=0).fit(x) for key in em}
     best = min(em, key=lambda key: em[key].bic())
     fit = em[best]
     shape = (2, 50)
@@ -82,7 +82,7 @@ def fake_analysis(ks=(1, 2)):
         }
     )
     stats = xr.Dataset({"energy": (("chain", "draw"), rng.normal(size=shape))})
-    data = xr.Dataset({"y": (("obs", "dim"), X)})
+    data = xr.Dataset({"y": (("obs", "dim"), x)})
     tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats, "observed_data": data})
     tree["membership"] = xr.DataTree(membership_mv(tree))
     tree["diagnostics"] = xr.DataTree(diagnose(tree).to_dataset())
@@ -146,6 +146,18 @@ def test_bundled_index_links_the_multivariate_report(tmp_path, monkeypatch):
     assert '<a href="faithful2d/index.html">faithful2d</a>' in index
     assert "EM BIC: 2 (full)" in index
     assert (tmp_path / "reports" / "faithful2d" / "fig" / "ellipses.png").exists()
+
+
+def test_three_columns_get_a_figure_pair_per_pair_of_columns(tmp_path):
+    from gmm_bayes.report.pipeline_mv import write_figures_mv
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(size=(60, 3)), rng.normal(size=(60, 3)) + [4.0, 0.0, 2.0]])
+    shown = [name for name, _ in write_figures_mv(tmp_path, x, fake_analysis(x=x), "abc")]
+    pairs = ["1_2", "1_3", "2_3"]
+    assert shown == ["bic_types.png"] + [
+        f"{kind}_{p}.png" for p in pairs for kind in ("ellipses", "uncertainty")
+    ]
 
 
 def test_cli_columns(tmp_path):
