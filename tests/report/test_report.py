@@ -187,9 +187,11 @@ def test_tables_markdown_and_netcdf(tiny):
 def test_progress_one_line_per_step(tiny):
     lines = tiny["lines"]
     assert all("\n" not in line for line in lines)
-    # numbered steps against the planned total: K = 1 and 2, the comparison, the writing
+    # numbered steps against the planned total: K = 1 and 2 (each sampled, then its log
+    # evidence: the report's default), the comparison, the writing
     steps = [line.split("]")[0] for line in lines if re.match(r"\[\d+/\d+\]", line)]
-    assert steps == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert steps == [f"[{i}/6" for i in range(1, 7)]
+    assert sum("log evidence" in line for line in lines) == 2
     assert any("K=1" in line for line in lines) and any("K=2" in line for line in lines)
     assert any("done" in line for line in lines)
 
