@@ -101,16 +101,20 @@ def analyse_mv(x, settings, *, progress=None, label=""):
             f"covariance types; sampling K = {best[1]} ({best[0]})"
         )
     t0 = time.perf_counter()
-    tree = sample_posterior(
-        x,
-        best[1],
-        em=em[best],
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        random_seed=settings.seed,
-        sampler="nutpie" if settings.sampler in ("auto", "smc") else settings.sampler,
-    )
+    with warnings.catch_warnings():
+        # PyTensor's C backend (check_model's log density) says once that pip's install has no
+        # BLAS; the draws come from nutpie's numba code, so it says nothing about this report
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        tree = sample_posterior(
+            x,
+            best[1],
+            em=em[best],
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            random_seed=settings.seed,
+            sampler="nutpie" if settings.sampler in ("auto", "smc") else settings.sampler,
+        )
     seconds["posterior"] = time.perf_counter() - t0
     return MVAnalysis(em, sk, best, tree, seconds)
 
