@@ -21,9 +21,9 @@ the ordered region is one of K! copies of the same posterior mass).
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln
 
-from gmm_bayes.em.resolution import log_normal_mass
+from gmm_bayes.em.resolution import interval_log_probability
 from gmm_bayes.mixture import log_density, univariate
 
 __all__ = ["MixtureTarget"]
@@ -131,15 +131,7 @@ class MixtureTarget:
         if self.resolution is None:
             x, means, covariances = univariate(self.values, mu, sigma * sigma)
             return log_density(x, w, means, covariances) @ self.counts
-        return self._interval_log_probability(w, mu, sigma) @ self.counts
-
-    def _interval_log_probability(self, w, mu, sigma):
-        """Log probability of each value's interval, shape (P, M), from (P, K) parameters."""
-        half = 0.5 * self.resolution
-        v, mu, sigma = self.values[None, :, None], mu[:, None, :], sigma[:, None, :]
-        log_mass = log_normal_mass((v - half - mu) / sigma, (v + half - mu) / sigma)
-        with np.errstate(divide="ignore"):
-            return logsumexp(np.log(w)[:, None, :] + log_mass, axis=2)
+        return interval_log_probability(self.values, self.resolution, w, mu, sigma) @ self.counts
 
 
 def _draw_sigmas(prior, rng, shape):

@@ -9,10 +9,9 @@ draws, so their temporaries stay near :data:`BLOCK_NUMBERS` numbers per componen
 
 import numpy as np
 import xarray as xr
-from scipy.special import logsumexp
 
 from gmm_bayes.conventions import PARAMS
-from gmm_bayes.em.resolution import log_normal_mass
+from gmm_bayes.em.resolution import interval_log_probability
 from gmm_bayes.mixture import log_density, predictive_draws, univariate
 
 __all__ = [
@@ -85,17 +84,10 @@ def log_likelihood_group(posterior, x, resolution=None):
             x_, means, covariances = univariate(values, mu[part], sigma[part] ** 2)
             density[part] = log_density(x_, w[part], means, covariances)
         else:
-            density[part] = _log_interval_mass(values, resolution, w[part], mu[part], sigma[part])
+            density[part] = interval_log_probability(
+                values, resolution, w[part], mu[part], sigma[part]
+            )
     return _group(posterior, density[:, inverse].reshape(n_chains, n_draws, x.size))
-
-
-def _log_interval_mass(values, width, w, mu, sigma):
-    """Log mixture probability of ``[v - width/2, v + width/2]``, shape (S, M), from (S, K)
-    draws and (M,) values."""
-    v, mu, sigma = values[None, :, None], mu[:, None, :], sigma[:, None, :]
-    log_mass = log_normal_mass((v - width / 2 - mu) / sigma, (v + width / 2 - mu) / sigma)
-    with np.errstate(divide="ignore"):
-        return logsumexp(np.log(w)[:, None, :] + log_mass, axis=2)
 
 
 def posterior_predictive_group(posterior, n, rng):

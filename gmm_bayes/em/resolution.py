@@ -201,11 +201,12 @@ def interval_log_probability(x, width, weights, means, sigmas):
     x : array_like, shape (N,)
     width : float
         The resolution ``h``.
-    weights, means, sigmas : array_like, shape (K,)
+    weights, means, sigmas : array_like, shape (..., K)
+        One mixture, or a batch of them (e.g. posterior draws or SMC particles).
 
     Returns
     -------
-    ndarray, shape (N,)
+    ndarray, shape (..., N)
 
     Examples
     --------
@@ -214,11 +215,12 @@ def interval_log_probability(x, width, weights, means, sigmas):
     >>> bool(np.isclose(lp[0], np.log(norm.cdf(0.5) - norm.cdf(-0.5))))
     True
     """
-    x = np.asarray(x, dtype=np.float64)[:, None]
-    means, sigmas = np.asarray(means, float), np.asarray(sigmas, float)
+    x = np.asarray(x, dtype=np.float64)[:, None]  # (N, 1)
+    means, sigmas = (np.asarray(a, float)[..., None, :] for a in (means, sigmas))  # (..., 1, K)
     log_mass = log_normal_mass((x - width / 2 - means) / sigmas, (x + width / 2 - means) / sigmas)
+    log_w = np.log(np.asarray(weights, float))[..., None, :]
     with np.errstate(divide="ignore"):
-        return logsumexp(np.log(np.asarray(weights, float)) + log_mass, axis=1)
+        return logsumexp(log_w + log_mass, axis=-1)
 
 
 def _robust_scale(x):

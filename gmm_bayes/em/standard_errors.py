@@ -28,7 +28,7 @@ from gmm_bayes import mixture
 from gmm_bayes._validation import as_data, as_int, as_probability, short_repr
 from gmm_bayes.em.driver import fit_em
 from gmm_bayes.em.random_state import as_generator
-from gmm_bayes.em.resolution import log_normal_mass
+from gmm_bayes.em.resolution import interval_log_probability
 from gmm_bayes.em.result import EMResult
 from gmm_bayes.exceptions import (
     ConvergenceWarning,
@@ -359,11 +359,7 @@ def _mixture_log_terms(fit, values, weights, means, sigmas):
     if fit.resolution is None:
         xs, mus, covs = mixture.univariate(values, means, sigmas**2)
         return mixture.log_density(xs, weights, mus, covs)
-    v, mu, sd = values[None, :, None], means[:, None, :], sigmas[:, None, :]
-    half = fit.resolution / 2
-    log_mass = log_normal_mass((v - half - mu) / sd, (v + half - mu) / sd)
-    with np.errstate(divide="ignore"):
-        return logsumexp(np.log(weights)[:, None, :] + log_mass, axis=2)
+    return interval_log_probability(values, fit.resolution, weights, means, sigmas)
 
 
 def _log_likelihood_terms(fit, x):
