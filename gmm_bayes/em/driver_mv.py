@@ -19,6 +19,9 @@ from gmm_bayes.em.covariance import (
     from_sklearn_shape,
     regularization_matrix,
 )
+
+# the univariate driver's search sample size and polished maxima: one setting for every d
+from gmm_bayes.em.driver import MAX_POLISHED, SEARCH_SAMPLE_SIZE
 from gmm_bayes.em.kernel_mv import log_prob_resp
 from gmm_bayes.em.multivariate import as_matrix_data, principal_axis
 from gmm_bayes.em.random_state import as_generator
@@ -46,10 +49,6 @@ __all__ = [
     "search_settings",
 ]
 
-#: the search runs on at most this many rows (a random sample of larger data)
-SEARCH_SAMPLE_SIZE = 1 << 11
-#: sample maxima, best first, run on all the rows until one does not collapse
-MAX_POLISHED = 3
 _EM_DIR = os.path.dirname(__file__)
 
 
