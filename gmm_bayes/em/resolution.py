@@ -7,7 +7,8 @@ A value recorded at resolution ``h`` (whole minutes, seconds, 0.1 mm) stands for
 
 It is bounded by 1, so no component can win by shrinking onto tied values as it does under the
 density likelihood (McLachlan & Jones 1988; R's mixR). :func:`interval_log_probability`
-computes it in log space, stable in both tails (:func:`log_normal_mass`).
+computes it in log space, stable in both tails (:func:`log_normal_mass`), compiled for
+batches of mixtures (:mod:`gmm_bayes.em.interval_numba`: SMC particles, posterior draws).
 
 :func:`detect_resolution` finds a grid and its heaps:
 
@@ -46,6 +47,7 @@ __all__ = [
     "HEAP_RATIO",
     "MAX_GRID_DIVISOR",
     "NEGLIGIBLE_RATIO",
+    "NUMBA_MIN_WORK",
     "Resolution",
     "as_resolution",
     "detect_resolution",
@@ -54,6 +56,9 @@ __all__ = [
     "log_normal_mass",
 ]
 
+#: mixtures x values x components from which the compiled kernel computes the interval
+#: log-probabilities (:mod:`gmm_bayes.em.interval_numba`); numpy below (no compilation)
+NUMBA_MIN_WORK = 20_000
 #: a value is on the grid when within this fraction of h of a multiple of h
 GRID_RTOL = 1e-3
 #: a grid finer than (robust scale) / this is negligible: the data are treated as continuous
@@ -215,11 +220,23 @@ def interval_log_probability(x, width, weights, means, sigmas):
     >>> bool(np.isclose(lp[0], np.log(norm.cdf(0.5) - norm.cdf(-0.5))))
     True
     """
-    x = np.asarray(x, dtype=np.float64)[:, None]  # (N, 1)
-    means, sigmas = (np.asarray(a, float)[..., None, :] for a in (means, sigmas))  # (..., 1, K)
+    x = np.asarray(x, dtype=np.float64)
+    weights, means, sigmas = np.broadcast_arrays(
+        *(np.asarray(a, float) for a in (weights, means, sigmas))
+    )
+    if weights.size * x.size >= NUMBA_MIN_WORK:
+        from gmm_bayes.em.interval_numba import interval_log_probability_rows
+
+        batch, k = weights.shape[:-1], weights.shape[-1]
+        rows = interval_log_probability_rows(
+            x, width, *(a.reshape(-1, k) for a in (weights, means, sigmas))
+        )
+        return rows.reshape(*batch, x.size)
+    x = x[:, None]  # (N, 1)
+    means, sigmas = means[..., None, :], sigmas[..., None, :]  # (..., 1, K)
     log_mass = log_normal_mass((x - width / 2 - means) / sigmas, (x + width / 2 - means) / sigmas)
-    log_w = np.log(np.asarray(weights, float))[..., None, :]
     with np.errstate(divide="ignore"):
+        log_w = np.log(weights)[..., None, :]
         return logsumexp(log_w + log_mass, axis=-1)
 
 
