@@ -1,10 +1,12 @@
 """The modes of a posterior sample: which draws belong together, and the table of modes.
 
 Every draw is a point ``(w, mu / S, sigma / S)`` (``S``: the sd of the best EM maximum's
-mixture; the means are ordered, so there is no label switching). EM's local maxima are the
-landmarks: maxima within ``SAME_LOGLIK`` (0.01) in log-likelihood and ``MERGE_ATOL`` in every
-scaled parameter are one mode (EM restarts that stopped a hair apart). A draw within
-``MODE_RADIUS`` of a landmark (largest scaled-parameter difference) belongs to the nearest one.
+mixture, per column for (N, d) data, where ``mu`` and ``sigma`` are (K, d); the means are
+ordered, along the data's first principal axis for d >= 2, so there is no label switching).
+EM's local maxima are the landmarks: maxima within ``SAME_LOGLIK`` (0.01) in log-likelihood and
+``MERGE_ATOL`` in every scaled parameter are one mode (EM restarts that stopped a hair apart). A
+draw within ``MODE_RADIUS`` of a landmark (largest scaled-parameter difference) belongs to the
+nearest one.
 The remaining draws seed a Gaussian-kernel mean shift over *all* draws: a seed in the tail of a
 known mode climbs back to it, a seed in a region EM never reached converges to a mode of its
 own (``em_maximum = -1``) when it holds at least ``VISIT_FRACTION`` of the draws.
@@ -22,6 +24,9 @@ from scipy.special import logsumexp
 from gmm_bayes.bayes.maxima import mixture_sd, scaled_parameters, tree_maxima
 from gmm_bayes.conventions import INTERVAL_PROB, PARAMS
 from gmm_bayes.mixture import log_density, univariate
+
+#: the parameters a mode's table summarizes: those of ``PARAMS`` and, for d >= 2, ``cov``
+_SUMMARIZED = (*PARAMS, "cov")
 
 __all__ = [
     "MERGE_ATOL",
@@ -126,21 +131,23 @@ def posterior_modes(idata, *, prob=INTERVAL_PROB):
     Parameters
     ----------
     idata : xarray.DataTree
-        From :func:`gmm_bayes.sample_posterior` (NUTS chains or SMC runs).
+        From :func:`gmm_bayes.sample_posterior` (NUTS chains or SMC runs), for (N,) or (N, d)
+        data.
     prob : float, default 0.94
         Mass of the central intervals.
 
     Returns
     -------
     xarray.Dataset
-        On ``mode`` (and ``component``): ``weight`` (posterior probability of the mode: the
-        fraction of draws in it), ``weight_mcse`` (its Monte Carlo error: sd of the
-        per-chain fractions / sqrt(chains); chains or SMC runs are independent),
-        ``chain_weight`` (``chain, mode``), ``w``, ``mu``, ``sigma`` (means of the mode's
-        draws) with ``w_low``/``w_high`` etc. (central ``prob`` intervals), ``log_likelihood``
-        (of the data at the mode's mean parameters; nan without ``observed_data``) and
-        ``em_maximum`` (the EM local maximum the mode contains, -1: not found by EM). A
-        unimodal posterior has one mode of weight 1.
+        On ``mode`` (and the parameters' own dims: ``component``, and ``dim``, ``dim_bis``
+        for d >= 2): ``weight`` (posterior probability of the mode: the fraction of draws in
+        it), ``weight_mcse`` (its Monte Carlo error: sd of the per-chain fractions /
+        sqrt(chains); chains or SMC runs are independent), ``chain_weight`` (``chain,
+        mode``), ``w``, ``mu``, ``sigma`` (and ``cov`` for d >= 2: means of the mode's draws)
+        with ``w_low``/``w_high`` etc. (central ``prob`` intervals, elementwise),
+        ``log_likelihood`` (of the data at the mode's mean parameters, with the mean ``cov``
+        for d >= 2; nan without ``observed_data``) and ``em_maximum`` (the EM local maximum
+        the mode contains, -1: not found by EM). A unimodal posterior has one mode of weight 1.
 
     Examples
     --------
@@ -154,26 +161,18 @@ def posterior_modes(idata, *, prob=INTERVAL_PROB):
     (1, 1.0)
     """
     modes = assign_modes(idata)
-    post = idata["posterior"].to_dataset()[list(PARAMS)].transpose("chain", "draw", "component")
-    n_chains = modes.fraction.shape[0]
+    posterior = idata["posterior"].to_dataset()
+    names = [name for name in _SUMMARIZED if name in posterior]
+    post = posterior[names].transpose("chain", "draw", "component", ...)
     y = _observed(idata)
-    data = {name: [] for name in PARAMS}
-    bounds = {f"{name}_{side}": [] for name in PARAMS for side in ("low", "high")}
-    loglik = []
     tails = [(1 - prob) / 2, (1 + prob) / 2]
-    for m in range(modes.em_maximum.size):
-        chosen = modes.label == m
-        means = {}
-        for name in PARAMS:
-            values = np.asarray(post[name].values)[chosen]  # (n_m, K)
-            means[name] = values.mean(axis=0)
-            data[name].append(means[name])
-            low, high = np.quantile(values, tails, axis=0)
-            bounds[f"{name}_low"].append(low)
-            bounds[f"{name}_high"].append(high)
-        loglik.append(_log_likelihood(y, means))
-    pair = ("mode", "component")
-    variables = {name: (pair, np.array(v)) for name, v in {**data, **bounds}.items()}
+    summaries = [_mode_summary(post, modes.label == m, tails) for m in range(modes.em_maximum.size)]
+    variables = {
+        name: (("mode", *post[key].dims[2:]), np.array([s[name] for s in summaries]))
+        for key in names
+        for name in (key, f"{key}_low", f"{key}_high")
+    }
+    n_chains = modes.fraction.shape[0]
     spread = (
         modes.fraction.std(axis=0, ddof=1) if n_chains > 1 else np.full(modes.weight.shape, np.nan)
     )
@@ -181,19 +180,29 @@ def posterior_modes(idata, *, prob=INTERVAL_PROB):
         weight=("mode", modes.weight),
         weight_mcse=("mode", spread / np.sqrt(n_chains)),
         chain_weight=(("chain", "mode"), modes.fraction),
-        log_likelihood=("mode", np.array(loglik)),
+        log_likelihood=("mode", np.array([_log_likelihood(y, s) for s in summaries])),
         em_maximum=("mode", modes.em_maximum),
     )
-    coords = {
-        "mode": np.arange(modes.em_maximum.size),
-        "component": post["component"].values,
-        "chain": post["chain"].values,
-    }
+    coords = {name: post[name].values for name in post.dims if name != "draw"}
+    coords["mode"] = np.arange(modes.em_maximum.size)
     return xr.Dataset(variables, coords=coords, attrs={"interval_prob": prob})
 
 
+def _mode_summary(post, chosen, tails):
+    """Mean and ``tails`` quantiles of each variable over the draws ``chosen`` (chains,
+    draws): ``{name: mean, name_low: ..., name_high: ...}``, each of the variable's shape
+    without chain and draw."""
+    summary = {}
+    for name, var in post.data_vars.items():
+        values = np.asarray(var.values)[chosen]  # (n_m, K, ...)
+        summary[name] = values.mean(axis=0)
+        summary[f"{name}_low"], summary[f"{name}_high"] = np.quantile(values, tails, axis=0)
+    return summary
+
+
 def _scaled_draws(posterior, maxima):
-    """Draws as ``(chains, draws, 3K)`` scaled points, and the scale ``S``."""
+    """Draws as ``(chains, draws, P)`` scaled points (P = K + 2Kd, d = 1 for (N,) data), and
+    the scale ``S`` (a float, or (d,))."""
     post = {n: np.asarray(posterior[n].transpose("chain", "draw", ...).values) for n in PARAMS}
     if maxima is not None:
         scale = mixture_sd(maxima["w"][0], maxima["mu"][0], maxima["sigma"][0])
@@ -204,7 +213,7 @@ def _scaled_draws(posterior, maxima):
 
 
 def _landmarks(maxima, scale):
-    """EM maxima merged into modes: ``(centres (M, 3K), EM index of each (M,))``."""
+    """EM maxima merged into modes: ``(centres (M, P), EM index of each (M,))``."""
     if maxima is None:
         return np.empty((0, 0)), np.empty(0, dtype=np.int64)
     w, mu, sigma = (np.asarray(maxima[n], dtype=np.float64) for n in PARAMS)
@@ -227,7 +236,7 @@ def _landmarks(maxima, scale):
 def _add_unfound_modes(flat, centres, em_index):
     """Mean-shift the draws far from every centre until few are left.
 
-    Returns ``(centres (C, 3K), owner (C,): the mode of each centre, em_index (modes,))``: a
+    Returns ``(centres (C, P), owner (C,): the mode of each centre, em_index (modes,))``: a
     peak within ``MODE_RADIUS`` of a centre joins that centre's mode (it widens the mode to a
     tail the first centre did not reach: the seed becomes one of its centres), a peak farther
     from all is a new mode.
@@ -300,13 +309,17 @@ def _nearest(flat, centres):
 
 
 def _observed(idata):
+    """The data, shape (N,) or (N, d); None without ``observed_data``."""
     if "observed_data" not in idata.children:
         return None
-    return np.asarray(idata["observed_data"]["y"].values, dtype=np.float64).ravel()
+    return np.asarray(idata["observed_data"]["y"].values, dtype=np.float64)
 
 
 def _log_likelihood(y, params):
+    """The data's mixture log-likelihood at a mode's mean parameters."""
     if y is None:
         return float("nan")
-    x, means, covariances = univariate(y, params["mu"], params["sigma"] ** 2)
+    if "cov" in params:
+        return float(np.sum(log_density(y, params["w"], params["mu"], params["cov"])))
+    x, means, covariances = univariate(y.ravel(), params["mu"], params["sigma"] ** 2)
     return float(np.sum(log_density(x, params["w"], means, covariances)))
