@@ -10,15 +10,18 @@ with ``mu`` and ``sigma`` (per-column sds) on (component, dim) and ``cov`` on (c
 dim_bis); ``membership`` and ``diagnostics`` are computed the same way (modes are told apart
 in per-column units).
 
-The univariate model's options that have no multivariate counterpart (binned or compressed
-likelihood, recording resolution, SMC) are refused by name.
+``sampler="smc"`` runs tempered SMC from the prior (:mod:`~gmm_bayes.bayes.smc_mv`: PyMC's
+``pm.sample_smc`` on the same model), which weighs the modes; ``sampler="auto"`` is the
+univariate rule: nutpie first, then SMC when :func:`~gmm_bayes.bayes.diagnostics.diagnose` says
+MULTIMODAL or NOT CONVERGED. The univariate model's options that have no multivariate
+counterpart (binned or compressed likelihood, recording resolution) are refused by name.
 """
 
 import numpy as np
 import xarray as xr
 
 from gmm_bayes._validation import as_n_components
-from gmm_bayes.bayes.diagnostics import diagnose
+from gmm_bayes.bayes.diagnostics import Status, diagnose
 from gmm_bayes.bayes.maxima import chain_starts, distinct_maxima, maxima_dataset
 from gmm_bayes.bayes.model import check_model, to_value_space
 from gmm_bayes.bayes.model_mv import build_model_mv, em_point_mv
@@ -27,7 +30,7 @@ from gmm_bayes.bayes.pointwise_mv import (
     membership_mv,
     posterior_predictive_group_mv,
 )
-from gmm_bayes.bayes.samplers import SAMPLER_RUNS
+from gmm_bayes.bayes.samplers import sample_nutpie, sample_pymc
 from gmm_bayes.bayes.sampling import (
     POINTWISE_MAX,
     _int_seed,
@@ -35,15 +38,16 @@ from gmm_bayes.bayes.sampling import (
     _sampling_options,
     _seed_sequence,
 )
+from gmm_bayes.bayes.smc_mv import sample_smc_mv
 from gmm_bayes.conventions import EM_RESTARTS
 from gmm_bayes.em import EMResult, fit_em
 from gmm_bayes.em.multivariate import as_matrix_data
 from gmm_bayes.exceptions import ModelMismatchError
 
-__all__ = ["MV_SAMPLERS", "initial_point_mv", "sample_posterior_mv"]
+__all__ = ["MV_SAMPLER_RUNS", "initial_point_mv", "sample_posterior_mv"]
 
-#: samplers that start from EM's maxima; SMC from the prior is univariate only for now
-MV_SAMPLERS = ("nutpie", "pymc")
+#: sampler name (``gmm_bayes.conventions.SAMPLERS`` but "auto") -> its run on the (N, d) model
+MV_SAMPLER_RUNS = {"nutpie": sample_nutpie, "pymc": sample_pymc, "smc": sample_smc_mv}
 #: the posterior variables kept (the model's free variables live in standardized coordinates)
 _KEPT = ("w", "mu", "cov")
 
@@ -117,8 +121,11 @@ def sample_posterior_mv(
         ``fit_em(x, K, n_init=EM_RESTARTS)`` (full covariances) seeded from ``random_seed``.
     draws, tune, chains, cores, random_seed, target_accept, progressbar, pointwise
         As :func:`gmm_bayes.sample_posterior`.
-    sampler : {"nutpie", "pymc", "auto"}
-        "auto" is nutpie (SMC is univariate only).
+    sampler : {"nutpie", "pymc", "smc", "auto"}
+        As :func:`gmm_bayes.sample_posterior`: "smc" is
+        :func:`~gmm_bayes.bayes.smc_mv.sample_smc_mv` (``chains`` runs of ``draws`` particles
+        from the prior; ``tune`` and ``target_accept`` unused), "auto" nutpie then SMC when
+        the NUTS chains sit in different modes or do not converge.
     options : dict, optional
         The univariate-only arguments :func:`gmm_bayes.sample_posterior` received (``priors``,
         ``likelihood``, ``compress``, ``bin_width``); any other than their defaults is refused.
@@ -143,11 +150,6 @@ def sample_posterior_mv(
     x = as_matrix_data(x)
     k = as_n_components(n_components, x.shape[0])
     opts = _sampling_options(draws, tune, chains, cores, sampler, target_accept)
-    if opts["sampler"] == "smc":
-        raise ValueError(
-            f"sampler='smc' is univariate only; for d={x.shape[1]} use one of {MV_SAMPLERS}"
-        )
-    name = "nutpie" if opts["sampler"] == "auto" else opts["sampler"]
     seeds = _seed_sequence(random_seed).spawn(3)
     if em is None:
         em = fit_em(x, k, n_init=EM_RESTARTS, random_state=np.random.default_rng(seeds[0]))
@@ -157,24 +159,45 @@ def sample_posterior_mv(
     maxima = distinct_maxima(em)
     plan = chain_starts(maxima, opts["chains"])
     starts = [initial_point_mv(model, maxima[i]) for i in range(max(plan) + 1)]
-    tree, timing = SAMPLER_RUNS[name](model, starts, plan, opts, _int_seed(seeds[1]), progressbar)
     n_numbers = opts["chains"] * opts["draws"] * x.size
     keep_pointwise = n_numbers <= POINTWISE_MAX if pointwise is None else bool(pointwise)
-    tree.attrs.update(
-        n_components=int(k),
-        n_dims=int(x.shape[1]),
-        covariance_type=em.covariance_type,
-        sampler=name,
-        sampler_note="",
-        target_accept=opts["target_accept"],
-        random_seed=int(random_seed) if isinstance(random_seed, int) else -1,
-        priors="model_mv defaults (standardized columns)",
-        likelihood="exact",
-        n_obs=int(x.shape[0]),
-        pointwise="stored" if keep_pointwise else "not stored",
-        **timing,
-    )
-    return _assemble_mv(tree, x, maxima_dataset(em, maxima, plan), keep_pointwise, seeds[2])
+    em_group = maxima_dataset(em, maxima, plan)
+
+    def draw(name, note=""):
+        run = MV_SAMPLER_RUNS[name]
+        tree, timing = run(model, starts, plan, opts, _int_seed(seeds[1]), progressbar)
+        tree.attrs.update(
+            n_components=int(k),
+            n_dims=int(x.shape[1]),
+            covariance_type=em.covariance_type,
+            sampler=name,
+            sampler_note=note,
+            target_accept=opts["target_accept"],
+            random_seed=int(random_seed) if isinstance(random_seed, int) else -1,
+            priors="model_mv defaults (standardized columns)",
+            likelihood="exact",
+            n_obs=int(x.shape[0]),
+            pointwise="stored" if keep_pointwise else "not stored",
+            **timing,
+        )
+        return _assemble_mv(tree, x, em_group, keep_pointwise, seeds[2])
+
+    if opts["sampler"] != "auto":
+        return draw(opts["sampler"])
+    tree = draw("nutpie", "Draws from NUTS (nutpie), started at EM's maxima.")
+    why = _smc_reason(tree["diagnostics"])
+    return tree if why is None else draw("smc", f"{why}; draws from SMC.")
+
+
+def _smc_reason(diagnostics):
+    """Why ``sampler="auto"`` goes on to SMC after NUTS (None: it does not), as for d = 1."""
+    status = diagnostics.attrs["status"]
+    rhat = float(diagnostics["max_rhat"])
+    if status == Status.MULTIMODAL.value:
+        return f"NUTS chains sat in different modes (R-hat {rhat:.2f})"
+    if status == Status.NOT_CONVERGED.value:
+        return f"NUTS did not converge (R-hat {rhat:.2f})"
+    return None
 
 
 def _assemble_mv(tree, x, em_group, keep_pointwise, seed):
@@ -190,6 +213,8 @@ def _assemble_mv(tree, x, em_group, keep_pointwise, seed):
         tree["posterior_predictive"] = xr.DataTree(
             posterior_predictive_group_mv(post, x.shape[0], rng)
         )
+    if tree.attrs["sampler"] == "smc":  # SMC runs start from the prior, not from EM maxima
+        em_group = em_group.drop_vars(["chain_start", "chain"])
     tree["em"] = xr.DataTree(em_group)
     tree["membership"] = xr.DataTree(membership_mv(tree))
     tree["diagnostics"] = xr.DataTree(diagnose(tree).to_dataset())

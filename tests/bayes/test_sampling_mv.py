@@ -1,12 +1,17 @@
 """The multivariate posterior: per-observation groups checked against scipy and EM, the refusals,
-and (slow) a warm-started nutpie sample of Old Faithful's two columns."""
+the "auto" rule (stand-in runs) and (slow) a warm-started nutpie sample of Old Faithful's two
+columns, with the SMC sample agreeing with it."""
 
+import re
+
+import arviz_stats as azs
 import numpy as np
 import pytest
 import xarray as xr
 from scipy.stats import multivariate_normal
 
 import gmm_bayes as gb
+from gmm_bayes.bayes import Diagnostics, posterior_modes, sampling_mv
 from gmm_bayes.bayes.model_mv import build_model_mv
 from gmm_bayes.bayes.pointwise_mv import (
     log_likelihood_group_mv,
@@ -81,20 +86,73 @@ def test_univariate_only_options_are_refused_by_name(option, value):
         gb.sample_posterior(x, 2, **{option: value})
 
 
-def test_smc_and_a_mismatched_em_are_refused():
+def test_a_mismatched_em_is_refused():
     x = gb.load_dataset("faithful2d")
-    with pytest.raises(ValueError, match="sampler='smc' is univariate only"):
-        sample_posterior_mv(x, 2, sampler="smc")
     em = gb.fit_em(x[:, :1], 2, random_state=0)
     with pytest.raises(ValueError, match="em was fitted with K=2 to 272 rows of 1 columns"):
         sample_posterior_mv(x, 2, em=em)
 
 
-@pytest.mark.slow
-def test_faithful2d_posterior_is_warm_started_complete_and_near_em(tmp_path):
+def iid_run(em, *, shift=0.0, smc=False):
+    """A stand-in for a sampler run (``MV_SAMPLER_RUNS``' signature): every chain draws iid
+    around ``em``'s estimate (relative sd 0.01), chains 1.. moved by ``shift`` of the means'
+    sds (R-hat far above 1.01); ``smc``: SMC's sample stats instead of NUTS's."""
+
+    def run(model, starts, plan, opts, seed, progressbar):
+        rng = np.random.default_rng(seed)
+        shape = (opts["chains"], opts["draws"])
+        mu = em.means * (1 + 0.01 * rng.normal(size=(*shape, *em.means.shape)))
+        mu[1:] += shift * em.sigmas
+        values = {
+            "w": np.broadcast_to(em.weights, (*shape, em.n_components)),
+            "mu": mu,
+            "cov": np.broadcast_to(em.covariances, (*shape, *em.covariances.shape)),
+        }
+        post = xr.Dataset({name: (DIMS[name], v) for name, v in values.items()})
+        if smc:
+            stats = {
+                "log_marginal_likelihood": ("chain", np.full(shape[0], -1160.0)),
+                "n_stages": ("chain", np.full(shape[0], 15)),
+                "distinct_particles": ("chain", np.ones(shape[0])),
+            }
+        else:
+            stats = {"energy": (("chain", "draw"), rng.normal(size=shape))}
+        tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": xr.Dataset(stats)})
+        return tree, {"sampling_seconds": 0.0}
+
+    return run
+
+
+def test_auto_goes_on_to_smc_only_when_nuts_fails(monkeypatch):
+    x = gb.load_dataset("faithful2d")
+    em = gb.fit_em(x, 2, random_state=0)
+    monkeypatch.setitem(sampling_mv.MV_SAMPLER_RUNS, "smc", iid_run(em, smc=True))
+    monkeypatch.setitem(sampling_mv.MV_SAMPLER_RUNS, "nutpie", iid_run(em))
+    options = {"em": em, "draws": 400, "chains": 2, "sampler": "auto", "pointwise": False}
+    mixed = gb.sample_posterior(x, 2, **options)
+    assert mixed.attrs["sampler"] == "nutpie", mixed["diagnostics"].attrs["verdict"]
+    assert mixed["diagnostics"].attrs["status"] == "OK"
+    monkeypatch.setitem(sampling_mv.MV_SAMPLER_RUNS, "nutpie", iid_run(em, shift=5.0))
+    tree = gb.sample_posterior(x, 2, **options)
+    assert tree.attrs["sampler"] == "smc" and tree["diagnostics"].attrs["sampler"] == "smc"
+    assert re.fullmatch(
+        r"NUTS (chains sat in different modes|did not converge) \(R-hat \d+\.\d\d\); "
+        "draws from SMC.",
+        tree.attrs["sampler_note"],
+    )
+    assert "chain_start" not in tree["em"]  # SMC starts from the prior
+
+
+@pytest.fixture(scope="module")
+def faithful2d_nuts():
     x = gb.load_dataset("faithful2d")
     em = gb.fit_em(x, 2, n_init=5, random_state=0)
-    tree = gb.sample_posterior(x, 2, em=em, draws=300, tune=300, chains=2, random_seed=3)
+    return x, em, gb.sample_posterior(x, 2, em=em, draws=300, tune=300, chains=2, random_seed=3)
+
+
+@pytest.mark.slow
+def test_faithful2d_posterior_is_warm_started_complete_and_near_em(tmp_path, faithful2d_nuts):
+    x, em, tree = faithful2d_nuts
     expected = {"posterior", "sample_stats", "log_likelihood", "posterior_predictive"}
     expected |= {"observed_data", "em", "membership", "diagnostics"}
     assert expected <= set(tree.children)
@@ -139,3 +197,25 @@ def test_check_model_takes_a_multivariate_model():
     assert gb.check_model(model, em) == pytest.approx(em.log_likelihood, rel=1e-8)
     with pytest.raises(gb.ModelMismatchError, match="is not the mixture EM fitted"):
         gb.check_model(build_model_mv(x * [60.0, 1.0], 2, covariance_type="tied"), em)
+
+
+@pytest.mark.slow
+def test_smc_agrees_with_nuts_on_faithful2d(faithful2d_nuts):
+    """A unimodal posterior: SMC's runs from the prior and NUTS's chains from EM give the same
+    posterior means within 4 combined Monte Carlo errors (ArviZ's mcse of each sample)."""
+    x, em, nuts = faithful2d_nuts
+    smc = gb.sample_posterior(
+        x, 2, em=em, sampler="smc", draws=500, chains=2, cores=1, random_seed=3
+    )
+    assert set(smc.children) == set(nuts.children) and smc.attrs["smc_method"] == "pymc"
+    for name in ("w", "mu", "sigma", "cov"):
+        a, b = (t["posterior"].to_dataset()[[name]] for t in (nuts, smc))
+        assert a[name].dims == b[name].dims
+        se = np.hypot(*(azs.mcse(t, method="mean")[name].values for t in (a, b)))
+        diff = (a[name] - b[name]).mean(("chain", "draw")).values
+        assert np.all(np.abs(diff) <= 4 * se), (name, diff / se)
+    d = Diagnostics.from_dataset(smc["diagnostics"].to_dataset())
+    assert d.sampler == "smc" and np.all(np.isfinite(d.log_evidence)) and np.all(d.n_stages > 1)
+    assert d.status.trustworthy, d.verdict
+    table = posterior_modes(smc)
+    assert float(table["weight"][0]) > 0.95 and table["cov"].dims[1:] == DIMS["cov"][2:]
