@@ -4,10 +4,10 @@
 model is :func:`~gmm_bayes.bayes.model_mv.build_model_mv`'s (its priors are fixed on the
 standardized columns, so ``priors`` is refused), checked against EM's log-likelihood
 (:func:`gmm_bayes.check_model`, which runs :func:`~gmm_bayes.bayes.model_mv.check_model_mv`)
-before sampling, every chain starting at one
-of EM's distinct maxima (:mod:`~gmm_bayes.bayes.maxima`). The tree has the univariate groups,
-with ``mu`` and ``sigma`` (per-column sds) on (component, dim) and ``cov`` on (component, dim,
-dim_bis); ``membership`` and ``diagnostics`` are computed the same way (modes are told apart
+before sampling, every NUTS chain starting at one of EM's distinct maxima
+(:mod:`~gmm_bayes.bayes.maxima`). The tree has the univariate groups, with ``mu`` and ``sigma``
+(per-column sds) on (component, dim) and ``cov`` on (component, dim, dim_bis); ``membership``,
+``diagnostics`` and :func:`gmm_bayes.posterior_modes` work the same way (modes are told apart
 in per-column units).
 
 ``sampler="smc"`` runs tempered SMC from the prior (:mod:`~gmm_bayes.bayes.smc_mv`: PyMC's
