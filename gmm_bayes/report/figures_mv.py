@@ -1,11 +1,14 @@
 """Figures of a multivariate (d >= 2) report: each component's ellipses over the data, the
-classification with its uncertainty, and BIC per K and covariance type (mclust's BIC plot).
+classification with its uncertainty, BIC per K and covariance type (mclust's BIC plot), and the
+choice of K (PSIS-LOO beside that BIC plot).
 
 Every function draws one pair of columns ``(i, j)`` on a given matplotlib axes; the colours are
 the components' of :func:`~gmm_bayes.report.figures.component_color` and the line styles the
 methods' of :data:`~gmm_bayes.report.figures.METHOD_STYLES` (posterior solid, EM dashed,
 scikit-learn dotted).
 """
+
+import warnings
 
 import numpy as np
 from scipy.stats import chi2
@@ -16,6 +19,7 @@ __all__ = [
     "ELLIPSE_PROBS",
     "ellipse_points",
     "plot_bic_types",
+    "plot_choice_mv",
     "plot_ellipses",
     "plot_uncertainty",
 ]
@@ -150,7 +154,7 @@ def plot_uncertainty(ax, x, membership, *, columns, pair=(0, 1)):
     ax.legend(loc="best", fontsize="small", frameon=False, title="larger: less certain")
 
 
-def plot_bic_types(ax, bic):
+def plot_bic_types(ax, bic, *, within=()):
     """BIC against K, one line per covariance type (lower is better; mclust plots
     ``-BIC``, higher better, with the same ranking). The y-axis runs from the best BIC up to
     ``TOP_FRACTION`` (10%) of its magnitude above it, where the competing models are; a type
@@ -161,6 +165,8 @@ def plot_bic_types(ax, bic):
     ax : matplotlib.axes.Axes
     bic : dict
         Covariance type -> ``{K: BIC}`` (a missing or nan K is a failed fit, left out).
+    within : sequence of float
+        BIC values the range must show too (the models sampled).
 
     Examples
     --------
@@ -174,7 +180,7 @@ def plot_bic_types(ax, bic):
     finite = [v for by_k in bic.values() for v in by_k.values() if np.isfinite(v)]
     best = min(finite)
     # the competitive models are a few units apart, the worst thousands: show the best 10%
-    top = min(max(finite), best + TOP_FRACTION * abs(best))
+    top = max([min(max(finite), best + TOP_FRACTION * abs(best)), *within])
     for covariance_type, by_k in bic.items():
         ks = sorted(k for k, value in by_k.items() if np.isfinite(value))
         above = all(by_k[k] > top for k in ks)
@@ -190,3 +196,61 @@ def plot_bic_types(ax, bic):
     ax.set_ylabel("EM BIC (lower is better)")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="best", fontsize="small", frameon=False, title="covariance")
+
+
+def plot_choice_mv(axes, comparison, bic):
+    """How many components for d >= 2: PSIS-LOO per K (left) and EM's BIC per K and covariance
+    type (right), the model sampled at each K ringed (and within the range shown).
+
+    The left panel is the univariate report's (:func:`gmm_bayes.report.figures_choice.
+    plot_choice`: elpd_loo +- se, the difference to the best K +- its se, stacking weights,
+    failed posteriors hollow grey, the recommended K's band); the right one is
+    :func:`plot_bic_types` with a ring on the covariance type sampled at each K.
+
+    Parameters
+    ----------
+    axes : sequence of 2 matplotlib.axes.Axes
+    comparison : xarray.Dataset
+        :func:`gmm_bayes.report.comparison_mv.compare_k_mv`'s table.
+    bic : dict
+        Covariance type -> ``{K: BIC}``, as :func:`plot_bic_types`.
+
+    Returns
+    -------
+    list of matplotlib artists
+        ``plot_choice``'s, then the rings (one collection).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, xarray as xr
+    >>> columns = {"elpd_loo": [-250.0, -240.0], "elpd_loo_se": [9.0, 8.0],
+    ...            "elpd_diff": [-10.0, 0.0], "elpd_diff_se": [4.0, 0.0], "loo_rank": [1, 0],
+    ...            "stacking_weight": [0.0, 1.0], "trustworthy": [True, True],
+    ...            "covariance_type": ["full", "tied"], "em_bic": [500.0, 480.0],
+    ...            "em_icl": [500.0, 490.0], "em_degenerate": [False, False]}
+    >>> comparison = xr.Dataset({name: ("K", v) for name, v in columns.items()},
+    ...                         coords={"K": [1, 2]})
+    >>> fig, axes = plt.subplots(1, 2)
+    >>> artists = plot_choice_mv(axes, comparison, {"full": {1: 500.0, 2: 490.0},
+    ...                                             "tied": {1: 500.0, 2: 480.0}})
+    >>> artists[-1].get_offsets().tolist()
+    [[1.0, 500.0], [2.0, 480.0]]
+    >>> plt.close(fig)
+    """
+    from gmm_bayes.report.figures_choice import plot_choice
+
+    ks = comparison["K"].values
+    sampled = [bic[t][k] for t, k in zip(comparison["covariance_type"].values, ks, strict=True)]
+    plot_bic_types(axes[1], bic, within=sampled)
+    criteria = [v for v in ("em_bic", "em_icl", "em_tied_bic", "em_tied_icl") if v in comparison]
+    with warnings.catch_warnings():
+        # the right panel's curves are plot_bic_types' (per covariance type), not plot_choice's
+        warnings.filterwarnings("ignore", message="No artists with labels found")
+        artists = plot_choice(axes, comparison.drop_vars(criteria))
+    rings = axes[1].scatter(
+        ks, sampled, s=140, facecolors="none", edgecolors="black", zorder=3, label="sampled"
+    )
+    axes[1].set_title("EM BIC per covariance type (lower is better)", fontsize="medium")
+    axes[1].set_ylabel("EM BIC")
+    axes[1].legend(loc="best", fontsize="x-small", frameon=False, title="covariance")
+    return [*artists, rings]

@@ -1,17 +1,22 @@
-"""The report of a multivariate (d >= 2) data set: EM for every covariance type and K, scikit-learn
-beside it, and the posterior at the recommended model.
+"""The report of a multivariate (d >= 2) data set: EM for every covariance type and K,
+scikit-learn beside it, one posterior per K, and K compared the Bayesian way.
 
-:func:`analyse_mv` fits EM (:func:`gmm_bayes.fit_em`, ``EM_RESTARTS`` restarts) and scikit-learn's
-``GaussianMixture`` (at its defaults, as users run it) for each K and each of the four covariance
-types, recommends the (K, type) of lowest EM BIC (mclust's rule), and samples that model's
-posterior (:func:`gmm_bayes.sample_posterior`, warm-started at EM's maxima). Only the recommended
-model is sampled: one posterior of Old Faithful's two columns costs about as much as the whole
-EM and scikit-learn grid, and the BIC grid is what chooses among the 4 x len(K) models.
+:func:`analyse_mv` fits EM (:func:`gmm_bayes.fit_em`, ``EM_RESTARTS`` restarts) and
+scikit-learn's ``GaussianMixture`` (at its defaults, as users run it) for each K and each of
+the four covariance types. At each K it samples the posterior of the covariance type of lowest
+EM BIC at that K (:func:`gmm_bayes.report.comparison_mv.lowest_bic`;
+:func:`gmm_bayes.sample_posterior`, warm-started at EM's maxima, with the pointwise groups),
+and compares the K by PSIS-LOO and stacking
+(:func:`gmm_bayes.report.comparison_mv.compare_k_mv`), which recommends a K as the univariate
+report does; EM's BIC over all (type, K) is shown beside it.
 
 :func:`write_dataset_mv` writes the directory (the univariate report's file names):
-``index.html``, ``summary.md``, ``estimates.csv`` (one row per method and component: weight,
-per-column means and sds, correlations), ``comparison.csv`` (one row per K and covariance type:
-log-likelihood, BIC, ICL of EM, BIC of scikit-learn), ``posterior_K<k>.nc`` and ``fig/*.png``.
+``index.html``, ``summary.md``, ``estimates.csv`` (one row per K, method and component:
+weight, per-column means and sds, correlations, and the posterior sd of each),
+``comparison.csv`` (one row per K and covariance type: EM's log-likelihood, BIC and ICL,
+scikit-learn's BIC, and for the model sampled at each K its posterior's status, elpd_loo,
+difference to the best K with its se, and stacking weight), ``posterior_K<k>.nc`` per K and
+``fig/*.png``.
 """
 
 import time
@@ -22,12 +27,25 @@ from itertools import combinations
 import numpy as np
 
 from gmm_bayes.conventions import EM_RESTARTS
+from gmm_bayes.report.comparison_mv import compare_k_mv, lowest_bic
 from gmm_bayes.report.files import netcdf_tree, write_marker
-from gmm_bayes.report.tables import rounded, write_csv
+from gmm_bayes.report.tables import write_csv
 
-__all__ = ["COVARIANCE_TYPES", "MVAnalysis", "analyse_mv", "build_mv", "write_dataset_mv"]
+__all__ = [
+    "COVARIANCE_TYPES",
+    "MVAnalysis",
+    "analyse_mv",
+    "build_mv",
+    "by_first_axis",
+    "comparison_rows_mv",
+    "estimate_rows",
+    "mv_sampler",
+    "mv_samplers",
+    "posterior_summary",
+    "sklearn_covariances",
+    "write_dataset_mv",
+]
 
-_STATUS_CSS = {"OK": "good", "CAUTION": "warn", "NOT CONVERGED": "warn"}
 #: the covariance types compared (scikit-learn's names; mclust's VVV, EEE, VVI, VII)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -42,34 +60,82 @@ class MVAnalysis:
         ``(covariance type, K) -> EMResult``.
     sklearn : dict
         ``(covariance type, K) -> fitted sklearn GaussianMixture`` (None where it failed).
-    best : (str, int)
-        The recommended (covariance type, K): lowest EM BIC.
-    tree : xarray.DataTree
-        The posterior of the recommended model.
+    sampled : dict
+        ``K -> covariance type`` whose posterior was sampled (lowest EM BIC at that K).
+    trees : dict
+        ``K -> xarray.DataTree``, the posterior of that model.
+    comparison : xarray.Dataset
+        :func:`~gmm_bayes.report.comparison_mv.compare_k_mv` of the trees.
     seconds : dict
-        Wall seconds of ``"em"``, ``"sklearn"``, ``"posterior"``.
+        Wall seconds of ``"em"``, ``"sklearn"``, ``"posterior"`` (all K) and
+        ``"comparison"``, and of each K's posterior (key K).
     """
 
     em: dict
     sklearn: dict
-    best: tuple
-    tree: object
+    sampled: dict
+    trees: dict
+    comparison: object
     seconds: dict
 
     @property
-    def best_em(self):
-        """The recommended model's EM fit."""
-        return self.em[self.best]
+    def bic_best(self):
+        """EM BIC's choice over every covariance type and K: ``(type, K)``."""
+        return lowest_bic(self.em)
+
+    @property
+    def recommended(self):
+        """The recommended K, or None when no posterior can be trusted."""
+        k = int(self.comparison.attrs["recommended_k"])
+        return k if k > 0 else None
+
+    def bic_by_type(self):
+        """``{covariance type: {K: EM BIC}}`` (mclust's BIC plot)."""
+        return {
+            t: {k: fit.bic() for (tt, k), fit in self.em.items() if tt == t}
+            for t in COVARIANCE_TYPES
+        }
+
+
+def mv_samplers():
+    """The samplers :func:`gmm_bayes.sample_posterior` offers for d >= 2: the names in
+    :mod:`gmm_bayes.bayes.sampling_mv`'s ``MV_SAMPLERS`` (or the keys of its
+    ``MV_SAMPLER_RUNS``), and "auto" (NUTS, then SMC when NUTS fails) once "smc" is among them.
+
+    Examples
+    --------
+    >>> {"nutpie", "pymc"} <= mv_samplers()
+    True
+    """
+    from gmm_bayes.bayes import sampling_mv
+
+    offered = {
+        *getattr(sampling_mv, "MV_SAMPLERS", ()),
+        *getattr(sampling_mv, "MV_SAMPLER_RUNS", ()),
+    }
+    return offered | {"auto"} if "smc" in offered else offered
+
+
+def mv_sampler(requested):
+    """The sampler a multivariate posterior gets for the report's ``sampler`` setting: itself
+    when :func:`mv_samplers` offers it, else nutpie (NUTS from EM's maxima).
+
+    Examples
+    --------
+    >>> mv_sampler("pymc"), mv_sampler("nutpie"), mv_sampler("no such sampler")
+    ('pymc', 'nutpie', 'nutpie')
+    """
+    return requested if requested in mv_samplers() else "nutpie"
 
 
 def analyse_mv(x, settings, *, progress=None, label=""):
-    """Fit every (covariance type, K), recommend one by BIC, sample its posterior.
+    """Fit every (covariance type, K), sample one posterior per K, compare the K.
 
     Parameters
     ----------
     x : ndarray, shape (N, d)
     settings : gmm_bayes.report.provenance.ReportSettings
-        ``ks``, ``seed`` and the sampling settings (``sampler`` "auto" is nutpie here).
+        ``ks``, ``seed`` and the sampling settings (``sampler``: :func:`mv_sampler`).
     progress : Progress, optional
     label : str
         Prefix of the progress lines.
@@ -78,9 +144,9 @@ def analyse_mv(x, settings, *, progress=None, label=""):
     -------
     MVAnalysis
     """
-    from gmm_bayes.bayes.sampling import sample_posterior
     from gmm_bayes.em import fit_em
 
+    note = progress.note if progress is not None else (lambda line: None)
     seconds, em, sk = {}, {}, {}
     t0 = time.perf_counter()
     for covariance_type in COVARIANCE_TYPES:
@@ -94,29 +160,45 @@ def analyse_mv(x, settings, *, progress=None, label=""):
     for key in em:
         sk[key] = _sklearn(x, *key, settings.seed)
     seconds["sklearn"] = time.perf_counter() - t0
-    best = min(em, key=lambda key: em[key].bic())
-    if progress is not None:
-        progress.note(
-            f"{label}EM and scikit-learn for K = {', '.join(map(str, settings.ks))} x 4 "
-            f"covariance types; sampling K = {best[1]} ({best[0]})"
-        )
+    sampled = {k: lowest_bic({t: em[t, k] for t in COVARIANCE_TYPES}) for k in settings.ks}
+    note(
+        f"{label}EM and scikit-learn for K = {', '.join(map(str, settings.ks))} x 4 covariance "
+        "types; sampling K = "
+        + ", ".join(f"{k} ({t})" for k, t in sampled.items())
+        + f" with {mv_sampler(settings.sampler)}"
+    )
+    trees = {}
+    for k, covariance_type in sampled.items():
+        t0 = time.perf_counter()
+        trees[k] = _sample(x, k, em[covariance_type, k], settings)
+        seconds[k] = time.perf_counter() - t0
+        diag = trees[k]["diagnostics"].attrs
+        note(f"{label}K={k} ({covariance_type}): {diag['status']} in {seconds[k]:.1f} s")
+    seconds["posterior"] = sum(seconds[k] for k in sampled)
     t0 = time.perf_counter()
+    comparison = compare_k_mv(trees, {k: em[t, k] for k, t in sampled.items()})
+    seconds["comparison"] = time.perf_counter() - t0
+    return MVAnalysis(em, sk, sampled, trees, comparison, seconds)
+
+
+def _sample(x, k, em, settings):
+    from gmm_bayes.bayes.sampling import sample_posterior
+
     with warnings.catch_warnings():
         # PyTensor's C backend (check_model's log density) says once that pip's install has no
         # BLAS; the draws come from nutpie's numba code, so it says nothing about this report
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-        tree = sample_posterior(
+        return sample_posterior(
             x,
-            best[1],
-            em=em[best],
+            k,
+            em=em,
+            pointwise=True,  # PSIS-LOO and the predictive check read the pointwise groups
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
             random_seed=settings.seed,
-            sampler="nutpie" if settings.sampler in ("auto", "smc") else settings.sampler,
+            sampler=mv_sampler(settings.sampler),
         )
-    seconds["posterior"] = time.perf_counter() - t0
-    return MVAnalysis(em, sk, best, tree, seconds)
 
 
 def _sklearn(x, covariance_type, k, seed):
@@ -152,16 +234,23 @@ def sklearn_covariances(gm, d):
     return cov
 
 
-def _by_first_axis(means, x):
-    """The components' order along the data's first principal axis (the model's order)."""
+def by_first_axis(means, x):
+    """The components' order along the data's first principal axis (the model's order).
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.1]])
+    >>> by_first_axis([[3.0, 3.0], [0.0, 0.0]], x).tolist()
+    [1, 0]
+    """
     from gmm_bayes.em.multivariate import principal_axis
 
     return np.argsort(np.asarray(means) @ principal_axis(x), kind="stable")
 
 
-def _component_rows(method, w, mu, cov, sd_of=None):
-    """One row per component: weight, per-column means and sds, correlations; with ``sd_of``
-    (posterior sds of the same quantities) the text columns are rounded to them."""
+def _component_rows(head, w, mu, cov, sd_of=None):
+    """One row per component: ``head``'s columns, weight, per-column means and sds,
+    correlations; and with ``sd_of`` the posterior sd of each (``<name>_sd``)."""
     rows = []
     d = mu.shape[1]
     for k in range(len(w)):
@@ -172,20 +261,20 @@ def _component_rows(method, w, mu, cov, sd_of=None):
         values.update(
             {f"corr_{i}{j}": cov[k, i, j] / (sds[i] * sds[j]) for i, j in combinations(range(d), 2)}
         )
-        row = {"method": method, "component": k + 1, **values}
-        if sd_of is not None:
-            row.update({f"{name}_sd": sd_of[name][k] for name in values})
+        row = {**head, "component": k + 1, **values}
+        row.update({f"{name}_sd": np.nan if sd_of is None else sd_of[name][k] for name in values})
         rows.append(row)
     return rows
 
 
-def _posterior_summary(tree):
-    """Posterior means of w, mu, cov and the posterior sds of each row quantity."""
+def posterior_summary(tree):
+    """Posterior means of ``w`` (K,), ``mu`` (K, d), ``cov`` (K, d, d), and the posterior sd
+    of each estimate row's quantity (``w``, ``mean_<j>``, ``sd_<j>``, ``corr_<i><j>``: (K,))."""
     post = tree["posterior"]
     dims = ("chain", "draw")
     w, mu, cov = (post[n].mean(dims).values for n in ("w", "mu", "cov"))
-    draws = {n: post[n].stack(sample=dims).transpose("sample", ...).values for n in ("w", "cov")}
-    draws["mu"] = post["mu"].stack(sample=dims).transpose("sample", ...).values
+    draws = {n: post[n].stack(sample=dims).transpose("sample", ...).values
+             for n in ("w", "mu", "cov")}  # fmt: skip
     sd = np.sqrt(np.diagonal(draws["cov"], axis1=-2, axis2=-1))  # (S, K, d)
     d = mu.shape[1]
     spread = {"w": draws["w"].std(axis=0)}
@@ -198,129 +287,69 @@ def _posterior_summary(tree):
 
 
 def estimate_rows(analysis, x):
-    """``estimates.csv``'s rows: the posterior mean (with sds), EM and scikit-learn at the
-    recommended (type, K), components in the model's order (along the first principal axis)."""
-    covariance_type, k = analysis.best
-    w, mu, cov, spread = _posterior_summary(analysis.tree)
-    rows = _component_rows("posterior_mean", w, mu, cov, spread)
-    em = analysis.best_em
-    rows += _component_rows("em", em.weights, em.means, em.covariances)
-    gm = analysis.sklearn[analysis.best]
-    if gm is not None:
-        order = _by_first_axis(gm.means_, x)
-        cov = sklearn_covariances(gm, x.shape[1])[order]
-        rows += _component_rows("sklearn", gm.weights_[order], gm.means_[order], cov)
+    """``estimates.csv``'s rows: for each K, the posterior mean (with sds), EM and
+    scikit-learn of the covariance type sampled there, components in the model's order (along
+    the first principal axis). ``trustworthy``: the posterior passed its diagnostics and its EM
+    fit is healthy (posterior rows), the fit did not collapse (EM rows); True on scikit-learn's
+    rows, which have no collapse check."""
+    trusted = analysis.comparison["trustworthy"]
+    rows = []
+    for k, covariance_type in analysis.sampled.items():
+        head = {"K": k, "covariance_type": covariance_type}
+        w, mu, cov, spread = posterior_summary(analysis.trees[k])
+        ok = bool(trusted.sel(K=k))
+        rows += _component_rows(
+            {**head, "method": "posterior_mean", "trustworthy": ok}, w, mu, cov, spread
+        )
+        em = analysis.em[covariance_type, k]
+        rows += _component_rows(
+            {**head, "method": "em", "trustworthy": not em.degenerate},
+            em.weights, em.means, em.covariances,
+        )  # fmt: skip
+        gm = analysis.sklearn[covariance_type, k]
+        if gm is not None:
+            order = by_first_axis(gm.means_, x)
+            cov = sklearn_covariances(gm, x.shape[1])[order]
+            rows += _component_rows(
+                {**head, "method": "sklearn", "trustworthy": True},
+                gm.weights_[order], gm.means_[order], cov,
+            )  # fmt: skip
     return rows
+
+
+#: comparison.csv's posterior columns, empty on the rows of models not sampled
+_POSTERIOR_COLUMNS = (
+    "status", "trustworthy", "elpd_loo", "elpd_loo_se", "elpd_diff", "elpd_diff_se",
+    "stacking_weight",
+)  # fmt: skip
 
 
 def comparison_rows_mv(analysis, x):
     """``comparison.csv``'s rows: per K and covariance type, EM's log-likelihood, number of
-    parameters, BIC and ICL, and scikit-learn's BIC (the same formula, lower is better)."""
+    parameters, BIC and ICL, scikit-learn's BIC (the same formula, lower is better),
+    ``em_bic_best`` (EM BIC's choice over every row), ``sampled`` and, on the sampled rows,
+    the posterior's status and PSIS-LOO comparison (``recommended``: the recommended K's)."""
+    cmp = analysis.comparison
     rows = []
     for (covariance_type, k), fit in analysis.em.items():
         gm = analysis.sklearn[covariance_type, k]
-        rows.append(
-            {
-                "K": k,
-                "covariance_type": covariance_type,
-                "em_log_likelihood": float(fit.log_likelihood),
-                "n_parameters": int(fit.n_parameters),
-                "em_bic": float(fit.bic()),
-                "em_icl": float(fit.icl()),
-                "sklearn_bic": float("nan") if gm is None else float(gm.bic(x)),
-                "recommended": (covariance_type, k) == analysis.best,
-            }
-        )
+        sampled = analysis.sampled.get(k) == covariance_type
+        row = {
+            "K": k,
+            "covariance_type": covariance_type,
+            "em_log_likelihood": float(fit.log_likelihood),
+            "n_parameters": int(fit.n_parameters),
+            "em_bic": float(fit.bic()),
+            "em_icl": float(fit.icl()),
+            "sklearn_bic": float("nan") if gm is None else float(gm.bic(x)),
+            "em_bic_best": (covariance_type, k) == analysis.bic_best,
+            "sampled": sampled,
+        }
+        for name in _POSTERIOR_COLUMNS:
+            row[name] = cmp[name].sel(K=k).item() if sampled else ""
+        row["recommended"] = sampled and k == analysis.recommended
+        rows.append(row)
     return rows
-
-
-def _table_cells(rows, columns):
-    """The page's estimate table: each number rounded to its posterior sd (posterior rows) or
-    to the posterior row's sd of the same quantity (EM, scikit-learn rows)."""
-    posterior = {row["component"]: row for row in rows if row["method"] == "posterior_mean"}
-    cells = []
-    for row in rows:
-        sds = posterior.get(row["component"], {})
-        cells.append(
-            {
-                "method": row["method"],
-                "component": row["component"],
-                "values": [rounded(row[c], sds.get(f"{c}_sd")) for c in columns],
-                "sds": [rounded(row[f"{c}_sd"], row[f"{c}_sd"]) if f"{c}_sd" in row else ""
-                        for c in columns],
-            }
-        )  # fmt: skip
-    return cells
-
-
-def write_figures_mv(figdir, x, analysis, columns):
-    """The three figures: BIC per K and type, ellipses, classification/uncertainty.
-
-    Returns
-    -------
-    list of (str, str)
-        ``(file name in fig/, caption)``.
-    """
-    import matplotlib.pyplot as plt
-
-    from gmm_bayes.report.figure_set import save_png
-    from gmm_bayes.report.figures_mv import plot_bic_types, plot_ellipses, plot_uncertainty
-
-    figdir.mkdir(exist_ok=True)
-    covariance_type, k = analysis.best
-    shown = []
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    bic = {t: {kk: fit.bic() for (tt, kk), fit in analysis.em.items() if tt == t}
-           for t in COVARIANCE_TYPES}  # fmt: skip
-    plot_bic_types(ax, bic)
-    save_png(fig, figdir / "bic_types.png")
-    shown.append(
-        (
-            "bic_types.png",
-            "EM's BIC per K and covariance type (mclust's BIC plot, "
-            "sign flipped: lower is better), from the best BIC up to 10% above it; the "
-            "table below has every value. The recommended model is the lowest point.",
-        )
-    )
-    post = analysis.tree["posterior"]
-    w, mu, cov, _ = _posterior_summary(analysis.tree)
-    fits = {
-        "posterior_mean": (mu, cov),
-        "em": (analysis.best_em.means, analysis.best_em.covariances),
-    }
-    gm = analysis.sklearn[analysis.best]
-    if gm is not None:
-        order = _by_first_axis(gm.means_, x)
-        fits["sklearn"] = (gm.means_[order], sklearn_covariances(gm, x.shape[1])[order])
-    stacked = [post[n].stack(sample=("chain", "draw")).transpose("sample", ...).values
-               for n in ("mu", "cov")]  # fmt: skip
-    membership = analysis.tree["membership"]["mean"].values
-    for i, j in combinations(range(x.shape[1]), 2):
-        suffix = "" if x.shape[1] == 2 else f"_{i + 1}_{j + 1}"
-        fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
-        plot_ellipses(ax, x, fits, columns=columns, pair=(i, j), draws=stacked)
-        save_png(fig, figdir / f"ellipses{suffix}.png")
-        shown.append(
-            (
-                f"ellipses{suffix}.png",
-                f"K = {k} ({covariance_type}): each component's "
-                "95% ellipse (one colour per component) for the posterior mean (solid; its "
-                "50% ellipse thinner), EM (dashed) and scikit-learn (dotted); faint: 95% "
-                "ellipses of 30 posterior draws.",
-            )
-        )
-        fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
-        plot_uncertainty(ax, x, membership, columns=columns, pair=(i, j))
-        save_png(fig, figdir / f"uncertainty{suffix}.png")
-        shown.append(
-            (
-                f"uncertainty{suffix}.png",
-                "Classification by the posterior mean "
-                "membership probability; point size grows with the uncertainty 1 - max_k "
-                "P(component k | row), as mclust's uncertainty plot.",
-            )
-        )
-    return shown
 
 
 def write_dataset_mv(directory, x, analysis, meta, settings, elapsed):
@@ -329,49 +358,28 @@ def write_dataset_mv(directory, x, analysis, meta, settings, elapsed):
     Returns
     -------
     dict
-        The page context (also what the bundled index row reads).
+        The page context (:func:`gmm_bayes.report.pages_mv.page_context_mv`; also what the
+        bundled index row reads).
     """
+    from gmm_bayes.report.figure_set_mv import write_figures_mv
     from gmm_bayes.report.pages import render
-    from gmm_bayes.report.provenance import package_versions, utc_now
+    from gmm_bayes.report.pages_mv import page_context_mv
 
     columns = meta["columns"]
     if len(columns) != x.shape[1]:
         columns = [f"column {j + 1}" for j in range(x.shape[1])]
-    covariance_type, k = analysis.best
     rows = estimate_rows(analysis, x)
-    write_csv(directory / "estimates.csv", rows, list(rows[0]) if rows else None)
+    write_csv(directory / "estimates.csv", rows)
     comparison = comparison_rows_mv(analysis, x)
     write_csv(directory / "comparison.csv", comparison)
-    tree, encoding = netcdf_tree(analysis.tree, full=settings.full_netcdf)
-    tree.to_netcdf(directory / f"posterior_K{k}.nc", engine="h5netcdf", encoding=encoding)
+    for k, tree in analysis.trees.items():
+        stored, encoding = netcdf_tree(tree, full=settings.full_netcdf)
+        stored.to_netcdf(directory / f"posterior_K{k}.nc", engine="h5netcdf", encoding=encoding)
     figs = write_figures_mv(directory / "fig", x, analysis, columns)
-    d = x.shape[1]
-    names = ["w", *(f"mean_{j}" for j in range(d)), *(f"sd_{j}" for j in range(d))]
-    names += [f"corr_{i}{j}" for i, j in combinations(range(d), 2)]
-    headers = ["weight", *(f"mean {c}" for c in columns), *(f"sd {c}" for c in columns)]
-    headers += [f"corr({columns[i]}, {columns[j]})" for i, j in combinations(range(d), 2)]
-    diagnostics = analysis.tree["diagnostics"].attrs
-    ctx = {
-        **meta,
-        "n": int(x.shape[0]),
-        "d": d,
-        "best_k": k,
-        "best_type": covariance_type,
-        "status": diagnostics["status"],
-        "css": _STATUS_CSS.get(diagnostics["status"], "bad"),
-        "verdict": diagnostics["verdict"],
-        "headers": headers,
-        "estimates": _table_cells(rows, names),
-        "comparison": comparison,
-        "ks": list(settings.ks),
-        "types": COVARIANCE_TYPES,
-        "figs": figs,
-        "settings": settings.describe(),
-        "seconds": {name: f"{s:.1f}" for name, s in analysis.seconds.items()},
-        "versions": package_versions(),
-        "written": utc_now(),
-        "elapsed": f"{elapsed():.1f} s",
-    }
+    ctx = page_context_mv(
+        x, analysis, {**meta, "columns": columns}, settings, figs, rows, comparison
+    )
+    ctx["elapsed"] = f"{elapsed():.1f} s"
     (directory / "index.html").write_text(render("dataset_mv.html", **ctx), encoding="utf-8")
     (directory / "summary.md").write_text(render("summary_mv.md", **ctx), encoding="utf-8")
     write_marker(directory, "report")

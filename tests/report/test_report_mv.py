@@ -9,25 +9,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import xarray as xr
+from report.fake_report_mv import X, faithful_analysis, fake_analysis
 from scipy.stats import multivariate_normal
 from sklearn.mixture import GaussianMixture
 
 import gmm_bayes as gb
-from gmm_bayes.bayes.diagnostics import diagnose
-from gmm_bayes.bayes.pointwise_mv import membership_mv
 from gmm_bayes.cli import UsageError, _resolve_data, column_names, main
 from gmm_bayes.mixture import log_density
 from gmm_bayes.report.figures_mv import ellipse_points, plot_ellipses
 from gmm_bayes.report.pipeline_mv import (
     COVARIANCE_TYPES,
-    MVAnalysis,
     comparison_rows_mv,
     sklearn_covariances,
     write_dataset_mv,
 )
 from gmm_bayes.report.provenance import ReportSettings, source_meta
-
-X = gb.load_dataset("faithful2d")
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -60,37 +56,8 @@ def test_ellipses_are_drawn_per_component_and_method():
     plt.close(fig)
 
 
-def fake_analysis(ks=(1, 2), x=X):
-    """EM and scikit-learn for real, a posterior of 2 x 50 draws jittered around EM's best."""
-    rng = np.random.default_rng(0)
-    em = {(t, k): gb.fit_em(x, k, covariance_type=t, random_state=0)
-          for t in COVARIANCE_TYPES for k in ks}  # fmt: skip
-    sk = {key: GaussianMixture(key[1], covariance_type=key[0], random_state=0).fit(x) for key in em}
-    best = min(em, key=lambda key: em[key].bic())
-    fit = em[best]
-    shape = (2, 50)
-    w = fit.weights * np.exp(0.01 * rng.normal(size=(*shape, fit.n_components)))
-    w /= w.sum(axis=-1, keepdims=True)
-    mu = fit.means + 0.01 * rng.normal(size=(*shape, *fit.means.shape)) * fit.sigmas
-    cov = np.broadcast_to(fit.covariances, (*shape, *fit.covariances.shape)).copy()
-    post = xr.Dataset(
-        {
-            "w": (("chain", "draw", "component"), w),
-            "mu": (("chain", "draw", "component", "dim"), mu),
-            "cov": (("chain", "draw", "component", "dim", "dim_bis"), cov),
-            "sigma": (("chain", "draw", "component", "dim"), np.sqrt(np.diagonal(cov, 0, -2, -1))),
-        }
-    )
-    stats = xr.Dataset({"energy": (("chain", "draw"), rng.normal(size=shape))})
-    data = xr.Dataset({"y": (("obs", "dim"), x)})
-    tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats, "observed_data": data})
-    tree["membership"] = xr.DataTree(membership_mv(tree))
-    tree["diagnostics"] = xr.DataTree(diagnose(tree).to_dataset())
-    return MVAnalysis(em, sk, best, tree, {"em": 1.0, "sklearn": 1.0, "posterior": 1.0})
-
-
 def test_comparison_rows_are_ems_and_sklearns_bic():
-    analysis = fake_analysis()
+    analysis = faithful_analysis()
     rows = comparison_rows_mv(analysis, X)
     assert len(rows) == 2 * len(COVARIANCE_TYPES)
     for row in rows:
@@ -103,36 +70,37 @@ def test_comparison_rows_are_ems_and_sklearns_bic():
     expected = -2 * gaussian.logpdf(X).sum() + 5 * np.log(len(X))  # 2 means + 3 covariances
     assert full_1["em_bic"] == pytest.approx(expected, rel=1e-9)
     assert [r["recommended"] for r in rows].count(True) == 1
+    assert [r["em_bic_best"] for r in rows].count(True) == 1
+    sampled = {(r["K"], r["covariance_type"]) for r in rows if r["sampled"]}
+    assert sampled == {(k, t) for k, t in analysis.sampled.items()}
+    # a model not sampled has no posterior columns
+    assert all(r["elpd_loo"] == "" for r in rows if not r["sampled"])
 
 
 def test_page_and_files_of_a_multivariate_report(tmp_path):
     from gmm_bayes.data import dataset_path
 
-    analysis = fake_analysis()
+    analysis = faithful_analysis()
     meta = source_meta(dataset_path("faithful2d"), "eruptions,waiting", name="faithful2d")
     meta["columns"] = ["eruptions", "waiting"]
     ctx = write_dataset_mv(tmp_path, X, analysis, meta, ReportSettings(ks=(1, 2)), lambda: 1.0)
     names = {p.name for p in tmp_path.iterdir()}
-    k = analysis.best[1]
-    assert {
-        "index.html",
-        "summary.md",
-        "estimates.csv",
-        "comparison.csv",
-        f"posterior_K{k}.nc",
-    } <= names
+    assert {"index.html", "summary.md", "estimates.csv", "comparison.csv", "posterior_K1.nc",
+            "posterior_K2.nc"} <= names  # fmt: skip
     assert {p.name for p in (tmp_path / "fig").iterdir()} == {
-        "bic_types.png", "ellipses.png", "uncertainty.png"
+        "k_comparison.png", "ellipses_K1.png", "ppc_K1.png", "ellipses_K2.png",
+        "uncertainty_K2.png", "ppc_K2.png",
     }  # fmt: skip
     html = (tmp_path / "index.html").read_text()
-    assert f"Recommended: <strong>K = {k}</strong>" in html
     assert "mean eruptions" in html and "corr(eruptions, waiting)" in html
-    # EM's weight of component 1, to two significant digits of the weight's posterior sd
-    em_row = next(r for r in ctx["estimates"] if r["method"] == "em" and r["component"] == 1)
-    sd = float(analysis.tree["posterior"]["w"].isel(component=0).std())
+    # EM's weight of component 1 at K=2, to two significant digits of its posterior sd
+    section = next(s for s in ctx["sections"] if s["k"] == 2)
+    em_row = next(r for r in section["estimates"] if r["method"] == "gmm_bayes EM")
+    sd = float(analysis.trees[2]["posterior"]["w"].isel(component=0).std())
     places = 1 - int(np.floor(np.log10(sd)))
-    assert em_row["values"][0] == f"{analysis.best_em.weights[0]:.{places}f}"
-    back = xr.open_datatree(tmp_path / f"posterior_K{k}.nc")
+    em = analysis.em[analysis.sampled[2], 2]
+    assert em_row["values"][0] == f"{em.weights[0]:.{places}f}"
+    back = xr.open_datatree(tmp_path / "posterior_K2.nc")
     assert back["posterior"]["cov"].dims[-2:] == ("dim", "dim_bis")
 
 
@@ -140,23 +108,28 @@ def test_bundled_index_links_the_multivariate_report(tmp_path, monkeypatch):
     from gmm_bayes.report import pipeline_mv
     from gmm_bayes.report.pipeline import write_bundled
 
-    monkeypatch.setattr(pipeline_mv, "analyse_mv", lambda x, settings, **_: fake_analysis())
+    monkeypatch.setattr(pipeline_mv, "analyse_mv", lambda x, settings, **_: faithful_analysis())
     write_bundled(tmp_path / "reports", {"faithful2d": (1, 2)}, ReportSettings(), quiet=True)
     index = (tmp_path / "reports" / "index.html").read_text()
     assert '<a href="faithful2d/index.html">faithful2d</a>' in index
     assert "EM BIC: 2 (full)" in index
-    assert (tmp_path / "reports" / "faithful2d" / "fig" / "ellipses.png").exists()
+    assert (tmp_path / "reports" / "faithful2d" / "fig" / "ellipses_K2.png").exists()
 
 
 def test_three_columns_get_a_figure_pair_per_pair_of_columns(tmp_path):
-    from gmm_bayes.report.pipeline_mv import write_figures_mv
+    from gmm_bayes.report.figure_set_mv import write_figures_mv
 
     rng = np.random.default_rng(0)
     x = np.vstack([rng.normal(size=(60, 3)), rng.normal(size=(60, 3)) + [4.0, 0.0, 2.0]])
-    shown = [name for name, _ in write_figures_mv(tmp_path, x, fake_analysis(x=x), "abc")]
+    figs = write_figures_mv(tmp_path / "fig", x, fake_analysis(x=x), "abc")
+    shown = [f.file.removeprefix("fig/") for f in figs]
     pairs = ["1_2", "1_3", "2_3"]
-    assert shown == ["bic_types.png"] + [
-        f"{kind}_{p}.png" for p in pairs for kind in ("ellipses", "uncertainty")
+    assert shown == [
+        "k_comparison.png",
+        *(f"ellipses_K1_{p}.png" for p in pairs),
+        "ppc_K1.png",
+        *(f"{kind}_K2_{p}.png" for p in pairs for kind in ("ellipses", "uncertainty")),
+        "ppc_K2.png",
     ]
 
 
@@ -190,10 +163,12 @@ def test_report_of_two_columns_from_the_command_line(tmp_path):
     out = tmp_path / "rep"
     done = subprocess.run(
         [sys.executable, "-m", "gmm_bayes", "report", "faithful2d", "--column", "eruptions",
-         "waiting", "-k", "1-2", "--draws", "100", "--tune", "200", "-q", "--out", str(out)],
+         "waiting", "-k", "1-2", "--draws", "100", "--tune", "200", "--sampler", "nutpie",
+         "-q", "--out", str(out)],
         capture_output=True, text=True, timeout=900, env={"MPLBACKEND": "Agg", "PATH": ""},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     html = (out / "index.html").read_text()
-    assert "Recommended: <strong>K = 2</strong>" in html  # full, BIC 2322.19 (mclust VVV,2)
-    assert (out / "posterior_K2.nc").exists()
+    # K=2 full (BIC 2322.19, mclust's VVV,2): its elpd_loo is about 150 above K=1's
+    assert "Recommended: <strong>K = 2</strong> (full covariances)" in html
+    assert (out / "posterior_K1.nc").exists() and (out / "posterior_K2.nc").exists()
