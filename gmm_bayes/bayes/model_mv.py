@@ -34,21 +34,34 @@ standardized units, ``u_k = p_k b + R c_k`` with ``b = D a / |D a|``, ``R`` an o
 basis of its complement, ``p_1 < ... < p_K`` (the ordered transform of the univariate model)
 and ``c_k`` free. As ``u``'s prior is isotropic, ``p`` and ``c`` are independent normals and
 the ordering only restricts the exchangeable prior to one labelling, without bias.
+
+The priors' constants, the frame and their log density in numpy
+(:func:`~gmm_bayes.bayes.priors_mv.log_prior_mv`, what ``pm.find_MAP`` adds to the
+log-likelihood) are in :mod:`gmm_bayes.bayes.priors_mv`; MAP-EM under them is
+:mod:`gmm_bayes.bayes.map_step_mv`.
 """
 
 import weakref
-from typing import NamedTuple
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from scipy.linalg import null_space
 
 from gmm_bayes._validation import as_n_components
 from gmm_bayes.bayes.distributions import ordered_means
 from gmm_bayes.bayes.model import CHECK_RTOL, ORDER_SCALE, to_value_space
+
+# the priors' constants and the data's frame live with their numpy density (no PyMC there)
+from gmm_bayes.bayes.priors_mv import (
+    LKJ_ETA,
+    MU_SCALE,
+    SD_PRIOR,
+    ModelFrame,
+    log_prior_mv,
+    model_frame,
+)
 from gmm_bayes.em.covariance import covariance_type_name
-from gmm_bayes.em.multivariate import as_matrix_data, principal_axis
+from gmm_bayes.em.multivariate import as_matrix_data
 from gmm_bayes.exceptions import ModelMismatchError
 
 __all__ = [
@@ -59,74 +72,12 @@ __all__ = [
     "build_model_mv",
     "check_model_mv",
     "em_point_mv",
+    "log_prior_mv",
     "model_frame",
 ]
 
-#: prior sd of each standardized mean coordinate
-MU_SCALE = 2.0
-#: LKJ concentration of each component's correlation matrix (2: mild shrinkage towards 0)
-LKJ_ETA = 2.0
-#: InverseGamma(alpha, beta) of each component sd, in units of its column's sd
-SD_PRIOR = (6.7, 1.7)
-
 # model -> (ModelFrame, covariance type) it was built with
 _FRAMES = weakref.WeakKeyDictionary()
-
-
-class ModelFrame(NamedTuple):
-    """The data's units and the means' ordering axis (see :func:`model_frame`).
-
-    Attributes
-    ----------
-    loc, scale : ndarray, shape (d,)
-        Column means ``L`` and standard deviations ``S``.
-    axis : ndarray, shape (d,)
-        ``b``: the principal axis in standardized units, unit length.
-    complement : ndarray, shape (d, d - 1)
-        ``R``: an orthonormal basis of the directions orthogonal to ``b``.
-    """
-
-    loc: np.ndarray
-    scale: np.ndarray
-    axis: np.ndarray
-    complement: np.ndarray
-
-    @property
-    def pooled_scale(self):
-        """``S_bar = sqrt(mean(S^2))``: the scale of a spherical model's sds."""
-        return float(np.sqrt(np.mean(self.scale**2)))
-
-    def standardized_coordinates(self, means):
-        """``(p, c)``: the means' coordinates along ``b`` (K,) and ``R`` (K, d - 1)."""
-        u = (np.asarray(means, dtype=np.float64) - self.loc) / self.scale
-        return u @ self.axis, u @ self.complement
-
-
-def model_frame(x):
-    """The columns' means and sds, and the ordering axis in standardized units.
-
-    Parameters
-    ----------
-    x : array_like, shape (N, d)
-
-    Returns
-    -------
-    ModelFrame
-
-    Examples
-    --------
-    >>> frame = model_frame(np.array([[0.0, 0.0], [1.0, 10.0], [2.0, 20.0], [3.0, 25.0]]))
-    >>> frame.scale.round(2).tolist(), frame.axis.round(3).tolist(), frame.complement.shape
-    ([1.12, 9.6], [0.013, 1.0], (2, 1))
-    """
-    x = as_matrix_data(x)
-    loc, scale = x.mean(axis=0), x.std(axis=0)
-    if (scale == 0).any():
-        column = int(np.argmin(scale))
-        raise ValueError(f"x's column {column} is constant: drop it, it holds no information")
-    axis = scale * principal_axis(x)
-    axis /= np.linalg.norm(axis)
-    return ModelFrame(loc, scale, axis, null_space(axis[None, :]))
 
 
 def build_model_mv(x, n_components, *, covariance_type="full"):

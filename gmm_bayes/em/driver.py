@@ -157,7 +157,7 @@ def fit_em(
         Finite real observations (lists and integer arrays are fine). A ``dask.array.Array``
         is fitted chunk by chunk on dask's current scheduler (:mod:`gmm_bayes.em.dask_source`).
         d >= 2 columns: a multivariate mixture (:mod:`gmm_bayes.em.driver_mv`, the same search
-        on (N, d) rows; ``priors``, ``resolution`` and ``variances_init`` are univariate only).
+        on (N, d) rows; ``resolution`` and ``variances_init`` are univariate only).
     n_components : int
         K, between 1 and N.
     n_init : int, default 5
@@ -192,7 +192,8 @@ def fit_em(
         Maximize the log-posterior of :func:`gmm_bayes.build_model` with these priors instead
         of the likelihood (MAP-EM: the M-step adds the priors' terms). ``reg_covar`` then
         defaults to 0, since the prior on ``sigma`` already keeps variances away from 0, and
-        ``tol`` applies to the log-posterior.
+        ``tol`` applies to the log-posterior. d >= 2: ``gmm_bayes.bayes.MultivariatePriors()``,
+        the priors of ``build_model_mv`` (:mod:`gmm_bayes.bayes.map_step_mv`).
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
         scikit-learn's names. For d >= 2 the four structures of
         :mod:`gmm_bayes.em.covariance` (a matrix per component, one shared, diagonal, a
@@ -367,7 +368,7 @@ def fit_source(source, sample, options, standardizer, step):
 
 def _fit_matrix(x, n_components, priors, resolution, settings, covariances_init):
     """fit_em on (N, d) data, d >= 2 (:mod:`~.driver_mv`; a dask array: :mod:`~.dask_matrix`)."""
-    given = {"priors": priors, "resolution": resolution}
+    given = {"resolution": resolution}
     given["variances_init"] = settings.pop("variances_init")
     for name, value in given.items():
         if value is not None:
@@ -378,12 +379,18 @@ def _fit_matrix(x, n_components, priors, resolution, settings, covariances_init)
     if _is_dask_array(x):
         from gmm_bayes.em import dask_matrix  # imported here: dask only for a dask array
 
+        if priors is not None:
+            raise ValueError(
+                "priors (MAP-EM) are not available for a dask array of d >= 2 columns yet; "
+                "pass priors=None, or a numpy array"
+            )
+
         return dask_matrix.fit_dask_matrix(
             x, n_components, covariances_init=covariances_init, **settings
         )
     from gmm_bayes.em.driver_mv import fit_em_mv
 
-    return fit_em_mv(x, n_components, covariances_init=covariances_init, **settings)
+    return fit_em_mv(x, n_components, covariances_init=covariances_init, priors=priors, **settings)
 
 
 def _is_dask_array(x):

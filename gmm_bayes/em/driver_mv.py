@@ -4,7 +4,9 @@
 search is :mod:`~.search_mv`'s, on at most ``SEARCH_SAMPLE_SIZE`` rows (a random sample of
 larger data, whose best ``MAX_POLISHED`` maxima are then run on all the rows); each run is
 :func:`~.multivariate.run_em_mv`. Why a path apart from the univariate one: see
-:mod:`~.search_mv`.
+:mod:`~.search_mv`. With ``priors`` (``gmm_bayes.bayes.MultivariatePriors``) every run's
+M-step is the priors' :class:`~.multivariate.MultivariateStep` (MAP-EM) and runs are ranked by
+the log posterior.
 """
 
 import os
@@ -23,7 +25,7 @@ from gmm_bayes.em.covariance import (
 # the univariate driver's search sample size and polished maxima: one setting for every d
 from gmm_bayes.em.driver import MAX_POLISHED, SEARCH_SAMPLE_SIZE
 from gmm_bayes.em.kernel_mv import log_prob_resp
-from gmm_bayes.em.multivariate import as_matrix_data, principal_axis
+from gmm_bayes.em.multivariate import MultivariateStep, as_matrix_data, principal_axis
 from gmm_bayes.em.random_state import as_generator
 from gmm_bayes.em.result import EMResult
 from gmm_bayes.em.search_mv import (
@@ -66,9 +68,18 @@ def fit_em_mv(
     means_init=None,
     covariances_init=None,
     covariance_type="full",
+    priors=None,
 ):
-    """A Gaussian mixture of (N, d) data by maximum likelihood: :func:`gmm_bayes.fit_em`'s
-    d >= 2 path (see there for the arguments).
+    """A Gaussian mixture of (N, d) data by maximum likelihood, or MAP with ``priors``:
+    :func:`gmm_bayes.fit_em`'s d >= 2 path (see there for the other arguments).
+
+    Parameters
+    ----------
+    priors : object with ``em_step_mv(x, reg, covariance_type)``, optional
+        ``gmm_bayes.bayes.MultivariatePriors()``: maximize the log posterior of
+        ``gmm_bayes.bayes.model_mv.build_model_mv`` (the step it returns, a
+        :class:`~.multivariate.MultivariateStep`); ``reg_covar`` then defaults to 0 (the
+        priors keep covariances positive definite) and ``tol`` applies to the log posterior.
 
     Returns
     -------
@@ -76,7 +87,9 @@ def fit_em_mv(
         ``means`` (K, d), ``covariances`` (K, d, d), ``variances`` their diagonals (K, d),
         ``reg_covar`` the (d, d) matrix added to every covariance; components ordered by their
         means' projection on the data's first principal axis
-        (:func:`~.multivariate.order_components`).
+        (:func:`~.multivariate.order_components`). ``method`` "map-em" with ``priors``
+        (``log_likelihood`` and ``history`` stay the log-likelihood's, as for d = 1; the
+        search ranked the runs by the log posterior).
 
     Examples
     --------
@@ -99,6 +112,7 @@ def fit_em_mv(
         reg_covar=reg_covar,
         random_state=random_state,
         covariance_type=covariance_type,
+        priors=priors,
     )
     start = explicit_start(x, k, settings, weights_init, means_init, covariances_init)
     complete = all(v is not None for v in (weights_init, means_init, covariances_init))
@@ -114,7 +128,9 @@ def fit_em_mv(
     return result_mv(runs, settings, n, principal_axis(x), x)
 
 
-def search_settings(rows, n_obs, n_components, *, covariance_type, reg_covar, **options):
+def search_settings(
+    rows, n_obs, n_components, *, covariance_type, reg_covar, priors=None, **options
+):
     """``(K, SearchSettings)`` from :func:`gmm_bayes.fit_em`'s options, validated.
 
     Parameters
@@ -127,6 +143,8 @@ def search_settings(rows, n_obs, n_components, *, covariance_type, reg_covar, **
     n_components : int
     covariance_type, reg_covar
         As :func:`gmm_bayes.fit_em`.
+    priors : optional
+        As :func:`fit_em_mv`: the settings' ``step``.
     **options
         ``n_init``, ``init``, ``tol``, ``max_iter``, ``random_state``.
 
@@ -142,10 +160,13 @@ def search_settings(rows, n_obs, n_components, *, covariance_type, reg_covar, **
     if options["init"] not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {options['init']!r}")
     covariance_type = covariance_type_name(covariance_type)
-    if reg_covar is None:
-        reg = default_regularization(rows, covariance_type)
+    d = rows.shape[1]
+    if reg_covar is not None:
+        reg = regularization_matrix(reg_covar, d, covariance_type)
+    elif priors is not None:
+        reg = np.zeros((d, d))  # the priors keep every covariance positive definite
     else:
-        reg = regularization_matrix(reg_covar, rows.shape[1], covariance_type)
+        reg = default_regularization(rows, covariance_type)
     return k, SearchSettings(
         n_init=as_int(options["n_init"], "n_init", minimum=1),
         init=options["init"],
@@ -154,7 +175,20 @@ def search_settings(rows, n_obs, n_components, *, covariance_type, reg_covar, **
         reg=reg,
         covariance_type=covariance_type,
         rng=as_generator(options["random_state"]),
+        step=None if priors is None else _map_step(priors, rows, reg, covariance_type),
     )
+
+
+def _map_step(priors, x, reg, covariance_type):
+    """The priors' MAP step for (N, d) data, checked."""
+    step = priors.em_step_mv(x, reg, covariance_type) if hasattr(priors, "em_step_mv") else None
+    if not isinstance(step, MultivariateStep):
+        raise TypeError(
+            f"priors for data of d >= 2 columns must be gmm_bayes.bayes.MultivariatePriors() "
+            f"(the priors of build_model_mv) or None, got {type(priors).__name__}; "
+            "gmm_bayes.Priors is for univariate data"
+        )
+    return step
 
 
 def search_sample(n, rng):
@@ -284,7 +318,7 @@ def _to_result(ranked, settings, n_obs, axis, rows):
         n_obs=n_obs,
         reg_covar=settings.reg,
         collapsed=ranked.collapsed[order],
-        method="em",
+        method="em" if settings.step is None else "map-em",
         classification_entropy=_entropy(log_resp) * n_obs / len(rows),
         covariance_type=settings.covariance_type,
         covariances=covariances,

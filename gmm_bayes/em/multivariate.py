@@ -8,6 +8,10 @@ and the M-step's sufficient statistics) and the structure's M-step
 the same convergence rule (the change of the mean log-likelihood per row, before each M-step,
 below ``tol``), the same ``n_iter``.
 
+The M-step is a :class:`MultivariateStep`: :class:`MaximumLikelihoodStepMV` by default, or a
+MAP step that the Bayesian layer builds (``gmm_bayes.bayes.map_step_mv``; this layer never
+imports it), whose objective adds the log prior density to the log-likelihood.
+
 Components are returned in a deterministic order: by the projection of their means on the
 data's first principal axis (:func:`principal_axis`: the top eigenvector of the sample
 covariance, signed so that its largest-magnitude entry is positive); for d = 1 this is the
@@ -16,7 +20,9 @@ the same projection. The axis depends on the columns' units (a principal axis is
 affine-equivariant), so after a change of units the same components may come in another order.
 """
 
+import abc
 import functools
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -32,7 +38,9 @@ from gmm_bayes.em.kernel_mv import cholesky_factors, em_pass_mv
 from gmm_bayes.exceptions import DataError, FitError
 
 __all__ = [
+    "MaximumLikelihoodStepMV",
     "MultivariateRun",
+    "MultivariateStep",
     "as_matrix_data",
     "iterate_mv",
     "order_components",
@@ -59,6 +67,9 @@ class MultivariateRun(NamedTuple):
     history : tuple of float
         Total log-likelihood at the start and after every M-step (``n_iter + 1`` values, the
         last one ``log_likelihood``).
+    objective_history : tuple of float
+        The objective at the same points: the log-likelihood plus the step's log prior (a MAP
+        step's log posterior, up to ``log p(x)``); empty when it is the log-likelihood.
     """
 
     weights: np.ndarray
@@ -68,6 +79,69 @@ class MultivariateRun(NamedTuple):
     n_iter: int
     converged: bool
     history: tuple = ()
+    objective_history: tuple = ()
+
+    @property
+    def objective(self):
+        """The objective at the returned parameters (runs are ranked by it)."""
+        return self.objective_history[-1] if self.objective_history else self.log_likelihood
+
+
+class MultivariateStep(abc.ABC):
+    """The M-step of :func:`iterate_mv` and the objective's extra term.
+
+    Attributes
+    ----------
+    reg : ndarray, shape (d, d)
+        Added to every covariance after the M-step.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    """
+
+    reg: np.ndarray
+    covariance_type: str
+
+    @abc.abstractmethod
+    def m_step(self, nk, means, scatter, covariances):
+        """``(weights (K,), means (K, d), covariances (K, d, d))`` from the E-step.
+
+        Parameters
+        ----------
+        nk : ndarray, shape (K,)
+            Effective counts.
+        means : ndarray, shape (K, d)
+            Responsibility-weighted means of the rows.
+        scatter : ndarray, shape (K, d, d)
+            Weighted scatter matrices about ``means``.
+        covariances : ndarray, shape (K, d, d)
+            The covariances the E-step used (a conditional M-step starts from them).
+        """
+
+    @abc.abstractmethod
+    def log_prior(self, weights, means, covariances):
+        """Added to the log-likelihood in the objective (0 for maximum likelihood)."""
+
+
+@dataclass(frozen=True)
+class MaximumLikelihoodStepMV(MultivariateStep):
+    """The maximum-likelihood M-step (:func:`~.covariance.covariances_from_scatter`).
+
+    Examples
+    --------
+    >>> step = MaximumLikelihoodStepMV(np.zeros((2, 2)), "diag")
+    >>> scatter = np.array([[[4.0, 2.0], [2.0, 8.0]]])
+    >>> step.m_step(np.array([2.0]), np.zeros((1, 2)), scatter, np.eye(2)[None])[2].tolist()
+    [[[2.0, 0.0], [0.0, 4.0]]]
+    """
+
+    reg: np.ndarray
+    covariance_type: str = "full"
+
+    def m_step(self, nk, means, scatter, covariances):
+        new = covariances_from_scatter(nk, scatter, self.covariance_type, self.reg)
+        return nk / nk.sum(), means, new
+
+    def log_prior(self, weights, means, covariances):
+        return 0.0
 
 
 def run_em_mv(
@@ -81,6 +155,7 @@ def run_em_mv(
     max_iter=100,
     reg_covar=None,
     backend=None,
+    step=None,
 ):
     """EM from an explicit start until the mean log-likelihood changes by less than ``tol``.
 
@@ -105,6 +180,10 @@ def run_em_mv(
         covariance, equivariant); a number: added to the diagonal (scikit-learn's semantics).
     backend : {None, "numba", "numpy"}
         Of the fused pass.
+    step : MultivariateStep, optional
+        The M-step (e.g. a MAP step): ``tol`` then applies to its objective and ``reg_covar``
+        is ignored (the step's ``reg`` is used); its ``covariance_type`` must be
+        ``covariance_type``. Default: :class:`MaximumLikelihoodStepMV`.
 
     Returns
     -------
@@ -134,15 +213,21 @@ def run_em_mv(
     tol = as_nonnegative_float(tol, "tol")
     max_iter = as_int(max_iter, "max_iter", minimum=0)
     reg = default_regularization(x, covariance_type) if reg_covar is None else reg_covar
+    if step is not None and step.covariance_type != covariance_type:
+        raise ValueError(
+            f"step is for covariance_type={step.covariance_type!r} but covariance_type="
+            f"{covariance_type!r}; pass the same structure to both"
+        )
     em_pass = functools.partial(em_pass_mv, x, backend=backend)
-    run = iterate_mv(em_pass, n, (weights, means, covariances), covariance_type, tol, max_iter, reg)
+    start = (weights, means, covariances)
+    run = iterate_mv(em_pass, n, start, covariance_type, tol, max_iter, reg, step=step)
     order = order_components(x, run.means)
     return run._replace(
         weights=run.weights[order], means=run.means[order], covariances=run.covariances[order]
     )
 
 
-def iterate_mv(em_pass, n, start, covariance_type, tol, max_iter, reg):
+def iterate_mv(em_pass, n, start, covariance_type, tol, max_iter, reg, *, step=None):
     """The EM iterations of :func:`run_em_mv` over any data ``em_pass`` sweeps (unordered).
 
     Parameters
@@ -159,11 +244,13 @@ def iterate_mv(em_pass, n, start, covariance_type, tol, max_iter, reg):
         Canonical name.
     tol, max_iter, reg
         As :func:`run_em_mv` (``reg`` not None).
+    step : MultivariateStep, optional
+        Replaces ``covariance_type`` and ``reg``; default :class:`MaximumLikelihoodStepMV`.
 
     Returns
     -------
     MultivariateRun
-        Components in the start's order.
+        Components in the start's order; ``objective_history`` filled for a step with a prior.
 
     Examples
     --------
@@ -174,25 +261,31 @@ def iterate_mv(em_pass, n, start, covariance_type, tol, max_iter, reg):
     >>> run.covariances[0].round(12).tolist(), run.n_iter
     ([[0.5, 0.0], [0.0, 0.5]], 1)
     """
-    weights, means, covariances = start
-    previous, converged, n_iter, history = -np.inf, False, 0, []
+    step = MaximumLikelihoodStepMV(reg, covariance_type) if step is None else step
+    params = start
+    previous, converged, n_iter, history, objectives = -np.inf, False, 0, [], []
     for n_iter in range(1, max_iter + 1):
-        log_likelihood, nk, means, scatter = em_pass(weights, means, covariances)
+        log_likelihood, nk, means, scatter = em_pass(*params)
         if not np.isfinite(log_likelihood):
             raise FitError(
                 f"EM iteration {n_iter}: a covariance became singular; pass reg_covar > 0 "
-                f"(got reg_covar={short_repr(reg)})"
+                f"(got reg_covar={short_repr(step.reg)})"
             )
+        objective = log_likelihood + step.log_prior(*params)
         history.append(log_likelihood)
-        weights = nk / nk.sum()
-        covariances = covariances_from_scatter(nk, scatter, covariance_type, reg)
-        if abs(log_likelihood / n - previous) < tol:
+        objectives.append(objective)
+        params = step.m_step(nk, means, scatter, params[2])
+        if abs(objective / n - previous) < tol:
             converged = True
             break
-        previous = log_likelihood / n
-    final = em_pass(weights, means, covariances)[0]
+        previous = objective / n
+    final = em_pass(*params)[0]
     history = (*history, final)
-    return MultivariateRun(weights, means, covariances, final, n_iter, converged, history)
+    if isinstance(step, MaximumLikelihoodStepMV):
+        objectives = ()
+    else:
+        objectives = (*objectives, final + step.log_prior(*params))
+    return MultivariateRun(*params, final, n_iter, converged, history, objectives)
 
 
 def principal_axis(x):

@@ -62,7 +62,8 @@ EXTRA_ROUNDS = 2
 
 
 class SearchSettings(NamedTuple):
-    """The validated options of the search (see :func:`gmm_bayes.fit_em`)."""
+    """The validated options of the search (see :func:`gmm_bayes.fit_em`); ``step`` a
+    :class:`~.multivariate.MultivariateStep` (e.g. MAP-EM's), None for maximum likelihood."""
 
     n_init: int
     init: str
@@ -71,17 +72,19 @@ class SearchSettings(NamedTuple):
     reg: np.ndarray
     covariance_type: str
     rng: np.random.Generator
+    step: object = None
 
 
 class Ranked(NamedTuple):
-    """A run and its collapsed components (healthy runs first, then higher log-likelihood)."""
+    """A run and its collapsed components (healthy runs first, then the higher objective: the
+    log-likelihood, or the log posterior of a MAP step)."""
 
     run: MultivariateRun
     collapsed: np.ndarray
 
     @property
     def key(self):
-        return (int(self.collapsed.sum()), -self.run.log_likelihood)
+        return (int(self.collapsed.sum()), -self.run.objective)
 
 
 def find_maxima_mv(x, k, settings, *, start=None):
@@ -122,7 +125,9 @@ def _level(x, k, settings, below, *, n_runs, start=None):
     starts = [start] if start is not None else []
     for maximum in distinct_mv(x, [r for r in below if not r.collapsed.any()])[:BEAM]:
         starts += _insertion_starts(x, maximum.run, settings)
-    target = below[0].run.log_likelihood if below and not below[0].collapsed.any() else -np.inf
+    target = -np.inf  # posteriors with k and k-1 components are not comparable
+    if settings.step is None and below and not below[0].collapsed.any():
+        target = below[0].run.log_likelihood
     runs = []
     for _ in range(1 + EXTRA_ROUNDS):
         starts += _restarts(x, k, settings, SCREEN_PER_RUN * n_runs)
@@ -130,7 +135,7 @@ def _level(x, k, settings, below, *, n_runs, start=None):
         screened = rank_runs(short, len(x), settings)
         finished = [_resume(x, r.run, settings) for r in screened[:n_runs]]
         runs = sorted(runs + rank_runs(finished, len(x), settings), key=lambda r: r.key)
-        if runs and not runs[0].collapsed.any() and runs[0].run.log_likelihood >= target:
+        if runs and not runs[0].collapsed.any() and runs[0].run.objective >= target:
             break
         starts = []
     return runs
@@ -301,6 +306,7 @@ def run_from(x, start, settings, *, max_iter=None, tol=None):
             tol=settings.tol if tol is None else tol,
             max_iter=settings.max_iter if max_iter is None else max_iter,
             reg_covar=settings.reg,
+            step=settings.step,
         )
     except (FitError, ValueError):  # a covariance became singular (reg_covar=0)
         return None
@@ -312,7 +318,9 @@ def _resume(x, short, settings):
     if run is None:
         return None
     return run._replace(
-        n_iter=short.n_iter + run.n_iter, history=(*short.history[:-1], *run.history)
+        n_iter=short.n_iter + run.n_iter,
+        history=(*short.history[:-1], *run.history),
+        objective_history=(*short.objective_history[:-1], *run.objective_history),
     )
 
 

@@ -195,7 +195,6 @@ def test_explicit_means_start_the_only_run_with_quantile():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"priors": object()}, "priors is univariate only"),
         ({"resolution": 1.0}, "resolution is univariate only"),
         ({"variances_init": [1.0, 1.0]}, "variances_init is univariate only"),
         ({"means_init": [[0.0, 0.0, 0.0]] * 2}, r"means_init must be a finite \(2, 2\)"),
