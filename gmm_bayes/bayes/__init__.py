@@ -4,6 +4,8 @@ In pipeline order:
 
 - :mod:`~gmm_bayes.bayes.sigma_priors`, :mod:`~gmm_bayes.bayes.priors`,
   :mod:`~gmm_bayes.bayes.map_step`: :class:`Priors` and MAP-EM's step (numpy/scipy only);
+  for (N, d) data :mod:`~gmm_bayes.bayes.priors_mv`, :mod:`~gmm_bayes.bayes.map_step_mv`:
+  :class:`MultivariatePriors` (numpy/scipy only);
 - :mod:`~gmm_bayes.bayes.model_data`, :mod:`~gmm_bayes.bayes.transform`,
   :mod:`~gmm_bayes.bayes.distributions`, :mod:`~gmm_bayes.bayes.model`: the PyMC model,
   :func:`build_model`, :func:`check_model`, :func:`initial_point`;
@@ -23,6 +25,7 @@ from gmm_bayes._lazy import lazy_attributes
 
 _LAZY = {
     "Priors": "gmm_bayes.bayes.priors",
+    "MultivariatePriors": "gmm_bayes.bayes.map_step_mv",
     "InverseGamma": "gmm_bayes.bayes.sigma_priors",
     "HierarchicalInverseGamma": "gmm_bayes.bayes.sigma_priors",
     "HalfNormal": "gmm_bayes.bayes.sigma_priors",
