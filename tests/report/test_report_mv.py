@@ -163,7 +163,7 @@ def test_report_of_two_columns_from_the_command_line(tmp_path):
     out = tmp_path / "rep"
     done = subprocess.run(
         [sys.executable, "-m", "gmm_bayes", "report", "faithful2d", "--column", "eruptions",
-         "waiting", "-k", "1-2", "--draws", "100", "--tune", "200", "--sampler", "nutpie",
+         "waiting", "-k", "1-2", "--draws", "500", "--tune", "300", "--sampler", "nutpie",
          "-q", "--out", str(out)],
         capture_output=True, text=True, timeout=900, env={"MPLBACKEND": "Agg", "PATH": ""},
     )  # fmt: skip
