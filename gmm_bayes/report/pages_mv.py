@@ -158,7 +158,6 @@ def _next_steps(statuses, meta, settings):
     """For each K that cannot be recommended: why, and the command that may repair it."""
     from gmm_bayes.report.pipeline_mv import mv_samplers
 
-    smc = "smc" in mv_samplers()
     steps = []
     for s in statuses:
         if s["trustworthy"]:
@@ -167,8 +166,10 @@ def _next_steps(statuses, meta, settings):
             why = "EM collapsed (a component on a few points): the data do not support this K."
             steps.append({"k": s["k"], "why": why, "command": None})
             continue
+        # chains in different modes need a sampler that weighs modes; a short run, more draws
+        smc = s["status"] is Status.MULTIMODAL and "smc" in mv_samplers()
         why = f"{s['status'].value} with {s['sampler']}; " + (
-            "tempered SMC can visit every mode." if smc else "longer chains may settle it."
+            "tempered SMC can weigh the modes." if smc else "longer chains may settle it."
         )
         steps.append({"k": s["k"], "why": why, "command": _command(meta, s["k"], settings, smc)})
     return steps
