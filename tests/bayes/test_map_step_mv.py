@@ -144,6 +144,12 @@ def test_the_step_is_an_em_step_and_wrong_priors_are_refused(faithful):
         gb.fit_em(faithful, 2, priors=object())
 
 
+def test_a_dask_array_with_priors_is_refused(faithful):
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ValueError, match="not available for a dask array"):
+        gb.fit_em(da.from_array(faithful, chunks=100), 2, priors=MultivariatePriors())
+
+
 # --- MAP-EM runs ----------------------------------------------------------------------------
 
 
@@ -173,6 +179,21 @@ def test_map_em_result_is_marked_and_ranked_by_the_log_posterior(faithful):
     posteriors = [MultivariatePriors().log_posterior(faithful, m) for m in fit.local_maxima]
     assert posteriors == sorted(posteriors, reverse=True)
     assert np.all(fit.reg_covar == 0.0)
+
+
+def test_large_data_search_on_a_sample_then_polished_under_the_priors():
+    """Above SEARCH_SAMPLE_SIZE rows the search runs on a sample; the polished result is still
+    a fixed point of the MAP step on all the rows (one more step moves nothing)."""
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(size=(1500, 2)), rng.normal(size=(1500, 2)) * 2 + [6.0, 1.0]])
+    fit = map_em(x, 2, "diag", tol=1e-12)
+    assert fit.method == "map-em" and fit.n_obs == 3000
+    step = MultivariatePriors().em_step_mv(x, np.zeros((2, 2)), "diag")
+    again = run_em_mv(
+        x, fit.weights, fit.means, fit.variances, covariance_type="diag", max_iter=1, step=step
+    )
+    np.testing.assert_allclose(again.means, fit.means, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(again.covariances, fit.covariances, rtol=1e-6)
 
 
 # --- MAP-EM is pm.find_MAP ------------------------------------------------------------------
