@@ -67,6 +67,8 @@ class MultivariatePriors:
     ...                 random_state=0)
     >>> fit.method, fit.means.round(1).tolist()
     ('map-em', [[2.0, 54.5], [4.3, 80.0]])
+    >>> round(MultivariatePriors().log_posterior(x, fit), 1)  # pm.find_MAP's objective there
+    -1152.5
     """
 
     def em_step_mv(self, x, reg, covariance_type):
@@ -94,6 +96,8 @@ class MultivariatePriors:
         Returns
         -------
         float
+            ``fit.log_likelihood`` plus :func:`~gmm_bayes.bayes.priors_mv.log_prior_mv` (the
+            class's example shows one).
         """
         frame = model_frame(x)
         prior = log_prior_mv(frame, fit.covariance_type, fit.weights, fit.means, fit.covariances)
