@@ -215,7 +215,7 @@ def _estimate_columns(columns):
 
 def _table_cells(rows, names):
     """Each number rounded to two significant digits of the posterior sd of the same quantity
-    (the posterior's sds shown beside its means)."""
+    (the posterior's sds shown beside its means; none for a constant, e.g. K = 1's weight)."""
     posterior = {row["component"]: row for row in rows if row["method"] == "posterior_mean"}
     cells = []
     for row in rows:
@@ -225,10 +225,11 @@ def _table_cells(rows, names):
                 "method": METHOD_NAMES[row["method"]],
                 "component": row["component"],
                 "values": [rounded(row[c], sds.get(f"{c}_sd")) for c in names],
-                "sds": [
-                    rounded(row[f"{c}_sd"], row[f"{c}_sd"]) if np.isfinite(row[f"{c}_sd"]) else ""
-                    for c in names
-                ],
+                "sds": [_sd_text(row[f"{c}_sd"]) for c in names],
             }
         )
     return cells
+
+
+def _sd_text(sd):
+    return rounded(sd, sd) if np.isfinite(sd) and sd > 0 else ""

@@ -86,6 +86,8 @@ def test_status_table_reads_each_posteriors_diagnostics_and_opens_the_recommende
         assert (css == "untrusted-row") == (k == 1)
     assert '<details id="K2" open>' in html and '<details id="K1">' in html
     assert "--components 1" in html  # what to run for the failed K
+    # K=1's weight is 1 in every draw: no sd shown beside it, K=2's has one
+    assert [s["estimates"][0]["sds"][0] == "" for s in ctx["sections"]] == [True, False]
 
 
 def test_lowest_bic_skips_collapsed_fits():
