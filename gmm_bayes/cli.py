@@ -52,6 +52,8 @@ BUNDLED_REPORTS = {
     "geyser_duration": range(1, 5),
     "faithful2d": range(1, 3),  # K=3 (tied, mclust's EEE,3) samples 6x longer: README
 }
+#: most worker processes of report-bundled
+MAX_WORKERS = 64
 #: largest K of --components (besides K <= N)
 MAX_COMPONENTS = 100
 #: chains: two for R-hat and the rank plots; at most one thread each
@@ -395,6 +397,14 @@ def _parser():
         metavar="NAME",
         help="build only these data sets",
     )
+    bundled.add_argument(
+        "--workers",
+        type=_whole_number(1, MAX_WORKERS),
+        default=None,
+        help="data sets built side by side, one process each (default: one per CPU, at most "
+        "one per data set; 1: one after another in this process); the reports do not depend "
+        "on it",
+    )
     sampling_args(bundled)
     return parser
 
@@ -505,6 +515,7 @@ def _report_bundled(args, received):
             {n: tuple(BUNDLED_REPORTS[n]) for n in names},
             _settings(args, ()),
             progress=progress,
+            workers=args.workers,
         )
 
 

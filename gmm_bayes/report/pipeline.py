@@ -45,6 +45,7 @@ from gmm_bayes.report.atomic import (
     swap_in,
 )
 from gmm_bayes.report.files import bundled_refusal, report_refusal, write_dataset, write_marker
+from gmm_bayes.report.parallel import default_workers
 from gmm_bayes.report.progress import as_progress
 from gmm_bayes.report.provenance import ReportSettings, package_versions, source_meta, utc_now
 
@@ -248,6 +249,7 @@ def _analyse_k(x, k, settings, progress, label):
                 sampler=settings.sampler,
                 progressbar=False,
             )
+        _split_sampling_time(tree.attrs, progress)
     with progress.phase("summaries"):
         diag = Diagnostics.from_dataset(tree["diagnostics"].to_dataset())
         est = compare.compare_estimates(
@@ -279,6 +281,20 @@ def _analyse_k(x, k, settings, progress, label):
         modes=modes,
         evidence=evidence,
     )
+
+
+def _split_sampling_time(attrs, progress):
+    """Move nutpie's compilation (``compile``) and SMC (``SMC``) out of the ``sampling`` phase,
+    from the times :func:`gmm_bayes.sample_posterior` records; count compiled models."""
+    compiled = attrs.get("compile_seconds", 0.0) + attrs.get("nuts_compile_seconds", 0.0)
+    moved = {"compile": compiled}
+    if attrs.get("sampler") == "smc":
+        moved["SMC"] = attrs.get("sampling_seconds", 0.0)
+    for phase, seconds in moved.items():
+        progress.phases[phase] = progress.phases.get(phase, 0.0) + seconds
+        progress.phases["sampling"] = progress.phases.get("sampling", 0.0) - seconds
+    if "compile_cache_hit" in attrs:
+        progress.count("models reused" if attrs["compile_cache_hit"] else "models compiled")
 
 
 def _standard_errors(em, x):
@@ -365,6 +381,10 @@ def write_report(
         (``print`` by default).
     quiet : bool
         No progress lines.
+    workers : int, optional
+        Data sets built side by side, each in its own process
+        (:mod:`~gmm_bayes.report.parallel`); default one per CPU, at most one per data set;
+        1 builds them in this process. The files do not depend on it.
 
     Returns
     -------
@@ -399,7 +419,7 @@ def write_report(
     return Path(out)
 
 
-def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
+def write_bundled(out, datasets, settings, *, progress=print, quiet=False, workers=None):
     """Reports for several bundled data sets, and ``out/index.html`` linking them.
 
     Parameters
@@ -416,6 +436,10 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
         As :func:`write_report`.
     quiet : bool
         No progress lines.
+    workers : int, optional
+        Data sets built side by side, each in its own process
+        (:mod:`~gmm_bayes.report.parallel`); default one per CPU, at most one per data set;
+        1 builds them in this process. The files do not depend on it.
 
     Returns
     -------
@@ -432,6 +456,7 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
     """
     progress = as_progress(None if quiet else progress)
     out = check_target(out)
+    workers = default_workers(len(datasets)) if workers is None else workers
     with claimed([out / name for name in [*datasets, "index.html"]]) as interrupted:
         remove_leftovers(out, ".build-")
         reason = bundled_refusal(out, list(datasets)) if out.exists() else None
@@ -440,7 +465,7 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
         start = time.perf_counter()
         stage = make_temp_dir(out, ".build-")
         try:
-            _build_bundled(stage, datasets, settings, progress, start)
+            _build_bundled(stage, datasets, settings, progress, start, workers)
             write_marker(out, "bundled")
             swap_in({out / name: stage / name for name in [*datasets, "index.html"]}, interrupted)
         finally:
@@ -450,16 +475,12 @@ def write_bundled(out, datasets, settings, *, progress=print, quiet=False):
     return out
 
 
-def _build_bundled(stage, datasets, settings, progress, start):
-    """Every data set's report and the index linking them, into ``stage``."""
-    from gmm_bayes.data import (
-        DATASETS,
-        MULTIVARIATE_DATASETS,
-        dataset_column,
-        dataset_path,
-        read_data,
-    )
-    from gmm_bayes.report.pages import bundled_row, render
+def _build_bundled(stage, datasets, settings, progress, start, workers):
+    """Every data set's report (side by side in ``workers`` processes) and the index linking
+    them, into ``stage``."""
+    from gmm_bayes.data import MULTIVARIATE_DATASETS
+    from gmm_bayes.report.pages import render
+    from gmm_bayes.report.parallel import run_jobs
 
     progress.plan(
         sum(
@@ -468,28 +489,8 @@ def _build_bundled(stage, datasets, settings, progress, start):
         )
         + 1
     )
-    rows = []
-    for name, ks in datasets.items():
-        if name in MULTIVARIATE_DATASETS:
-            rows.append(_build_bundled_mv(stage, name, replace(settings, ks=tuple(ks)), progress))
-            continue
-        path, column = dataset_path(name), dataset_column(name)
-        info = DATASETS[name]
-        meta = source_meta(
-            path,
-            column,
-            name=name,
-            title=f"{name} ({column}, {info.units})",
-            units=info.units,
-            description=info.description,
-            notebook=(name == "seed_notebook"),
-            bundled=True,
-        )
-        (stage / name).mkdir()
-        x = read_data(path, column=column)
-        settings_k = replace(settings, ks=tuple(ks))
-        ctx = _build_one(stage / name, x, meta, settings_k, progress, planned=True)
-        rows.append(bundled_row(ctx, info.description))
+    jobs = {name: (stage, name, tuple(ks), settings) for name, ks in datasets.items()}
+    rows = list(run_jobs(_build_bundled_dataset, jobs, progress, workers=workers).values())
     with progress.phase("pages"):
         html = render(
             "index.html",
@@ -501,6 +502,38 @@ def _build_bundled(stage, datasets, settings, progress, start):
         )
         (stage / "index.html").write_text(html, encoding="utf-8")
     progress.step("wrote the index of the reports")
+
+
+def _build_bundled_dataset(stage, name, ks, settings, *, progress):
+    """One bundled data set's report, into ``stage / name``; its row of the index."""
+    from gmm_bayes.data import (
+        DATASETS,
+        MULTIVARIATE_DATASETS,
+        dataset_column,
+        dataset_path,
+        read_data,
+    )
+    from gmm_bayes.report.pages import bundled_row
+
+    settings = replace(settings, ks=ks)
+    if name in MULTIVARIATE_DATASETS:
+        return _build_bundled_mv(stage, name, settings, progress)
+    path, column = dataset_path(name), dataset_column(name)
+    info = DATASETS[name]
+    meta = source_meta(
+        path,
+        column,
+        name=name,
+        title=f"{name} ({column}, {info.units})",
+        units=info.units,
+        description=info.description,
+        notebook=(name == "seed_notebook"),
+        bundled=True,
+    )
+    (stage / name).mkdir()
+    x = read_data(path, column=column)
+    ctx = _build_one(stage / name, x, meta, settings, progress, planned=True)
+    return bundled_row(ctx, info.description)
 
 
 def _build_bundled_mv(stage, name, settings, progress):

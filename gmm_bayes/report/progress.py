@@ -16,7 +16,9 @@ __all__ = ["PHASES", "Progress", "as_progress"]
 #: the phases a report's time is split into, in pipeline order
 PHASES = (
     "EM",
+    "compile",
     "sampling",
+    "SMC",
     "evidence",
     "summaries",
     "comparison",
@@ -42,6 +44,8 @@ class Progress:
     ----------
     phases : dict of str to float
         Seconds spent in each phase so far.
+    counts : dict of str to int
+        Events counted so far (:meth:`count`), e.g. compiled models.
 
     Examples
     --------
@@ -62,6 +66,7 @@ class Progress:
         self.total = 0
         self.done = 0
         self.phases = {}
+        self.counts = {}
         if bar:
             self._start_bar(stream or sys.stderr)
 
@@ -120,6 +125,10 @@ class Progress:
             yield
         finally:
             self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+
+    def count(self, name):
+        """One more ``name`` (an event worth reporting in a benchmark)."""
+        self.counts[name] = self.counts.get(name, 0) + 1
 
     def close(self):
         """Stop the bar (plain lines need nothing)."""

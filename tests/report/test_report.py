@@ -285,7 +285,9 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
     out = tmp_path / "reports"
     out.mkdir()
     (out / "README.md").write_text("kept")
-    report.write_bundled(out, {"seed_notebook": (1, 2), "galaxy": (1, 2)}, SETTINGS, quiet=True)
+    # one worker: the fixtures' monkeypatches live in this process
+    bundled = {"seed_notebook": (1, 2), "galaxy": (1, 2)}
+    report.write_bundled(out, bundled, SETTINGS, quiet=True, workers=1)
     assert sorted(p.name for p in out.iterdir()) == [
         files.MARKER,
         "README.md",
@@ -312,7 +314,7 @@ def test_bundled_index_and_all_or_nothing(tiny, reuse_analysis, monkeypatch, tmp
 
     monkeypatch.setattr(report, "write_dataset", second_fails)
     with pytest.raises(KeyboardInterrupt):
-        report.write_bundled(out, {"seed_notebook": (1, 2), "galaxy": (1, 2)}, SETTINGS, quiet=True)
+        report.write_bundled(out, bundled, SETTINGS, quiet=True, workers=1)
     assert snapshot(out) == before
     assert sorted(p.name for p in out.iterdir()) == [
         files.MARKER,
