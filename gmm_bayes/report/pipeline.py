@@ -538,8 +538,8 @@ def _build_bundled_dataset(stage, name, ks, settings, *, progress):
 
 def _build_bundled_mv(stage, name, settings, progress):
     """A bundled multivariate data set's report; its row of the index."""
-    from gmm_bayes.bayes.diagnostics import Status
     from gmm_bayes.data import MULTIVARIATE_DATASETS, dataset_columns, dataset_path, read_data
+    from gmm_bayes.report.pages_mv import index_row_mv
     from gmm_bayes.report.pipeline_mv import build_mv
 
     info, columns = MULTIVARIATE_DATASETS[name], list(dataset_columns(name))
@@ -557,22 +557,7 @@ def _build_bundled_mv(stage, name, settings, progress):
     ctx = build_mv(stage / name, read_data(path, columns=columns), meta, settings, progress,
                    time.perf_counter())  # fmt: skip
     progress.step(f"[{name}] wrote the multivariate report")
-    status = Status(ctx["status"])
-    return {
-        "name": name,
-        "description": info.description,
-        "n": ctx["n"],
-        "ks": ", ".join(map(str, ctx["ks"])),
-        "answer": {
-            "k": ctx["best_k"],
-            "reason": f"lowest EM BIC: {ctx['best_type']} covariances (only this model is sampled)",
-            "css": ctx["css"],
-            "status": status,
-        },
-        "preferences": [("EM BIC", f"{ctx['best_k']} ({ctx['best_type']})")],
-        "statuses": [(ctx["best_k"], ctx["css"], status.value)],
-        "elapsed": ctx["elapsed"],
-    }
+    return index_row_mv(ctx, info.description)
 
 
 def _build_one(directory, x, meta, settings, progress, start=None, *, planned=False):
