@@ -5,14 +5,13 @@ Both take the same arguments and return the same thing: a tree with ``posterior`
 Every chain starts exactly at its EM start (no jitter).
 """
 
-import dataclasses
 import time
 
 import numpy as np
 import xarray as xr
 
 from gmm_bayes.bayes.model import to_value_space
-from gmm_bayes.bayes.model_cache import compiled_nutpie
+from gmm_bayes.bayes.model_cache import compiled_nutpie, with_start
 from gmm_bayes.bayes.smc import sample_smc
 
 __all__ = ["SAMPLER_RUNS", "require_every_draw", "sample_nutpie", "sample_pymc"]
@@ -82,10 +81,7 @@ def sample_nutpie(model, starts, plan, opts, seed, progressbar):
         n = plan.count(index)
         if n == 0:
             continue
-        flat = _flat_value_point(model, start)
-        fixed = dataclasses.replace(
-            compiled, initial_point_func=lambda _seed=None, p=flat: p.copy()
-        )
+        fixed = with_start(compiled, _flat_value_point(model, start))
         parts.append(
             nutpie.sample(
                 fixed,

@@ -76,7 +76,7 @@ def default_workers(n_jobs):
     return max(1, min(os.cpu_count() or 1, n_jobs))
 
 
-def run_jobs(function, jobs, progress, *, workers):
+def run_jobs(function, jobs, progress, *, workers, setup=None):
     """``function(*args, progress=...)`` for every ``args`` of ``jobs``, in ``workers`` processes.
 
     Parameters
@@ -90,6 +90,8 @@ def run_jobs(function, jobs, progress, *, workers):
         The run's; gets every step and note as it happens and every job's phase times.
     workers : int
         Processes (at most one per job); 1 runs the jobs here, one after another.
+    setup : callable, optional
+        A module-level function each worker process calls once before its first job.
 
     Returns
     -------
@@ -106,7 +108,7 @@ def run_jobs(function, jobs, progress, *, workers):
         return {name: function(*args, progress=progress) for name, args in jobs.items()}
     context = multiprocessing.get_context("spawn")  # fork would copy the threads of numba/rich
     channel = context.Queue()
-    pool = context.Pool(workers, initializer=_start_worker, initargs=(channel,))
+    pool = context.Pool(workers, initializer=_start_worker, initargs=(channel, setup))
     try:
         pending = {name: pool.apply_async(_run, (function, args)) for name, args in jobs.items()}
         while not all(result.ready() for result in pending.values()):
@@ -146,10 +148,12 @@ def _raise_first_failure(pending):
             result.get()  # raises the job's exception
 
 
-def _start_worker(channel):
+def _start_worker(channel, setup):
     global _PARENT_QUEUE
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _PARENT_QUEUE = channel
+    if setup is not None:
+        setup()
 
 
 def _run(function, args):

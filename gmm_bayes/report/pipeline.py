@@ -490,7 +490,8 @@ def _build_bundled(stage, datasets, settings, progress, start, workers):
         + 1
     )
     jobs = {name: (stage, name, tuple(ks), settings) for name, ks in datasets.items()}
-    rows = list(run_jobs(_build_bundled_dataset, jobs, progress, workers=workers).values())
+    rows = run_jobs(_build_bundled_dataset, jobs, progress, workers=workers, setup=_worker_setup)
+    rows = list(rows.values())
     with progress.phase("pages"):
         html = render(
             "index.html",
@@ -502,6 +503,15 @@ def _build_bundled(stage, datasets, settings, progress, start, workers):
         )
         (stage / "index.html").write_text(html, encoding="utf-8")
     progress.step("wrote the index of the reports")
+
+
+def _worker_setup():
+    """A report worker process has about one core: nutpie gets PyTensor's cached log density
+    through a Python callback instead of compiling a C callback per model
+    (:mod:`gmm_bayes.bayes.model_cache`; same draws)."""
+    from gmm_bayes.bayes.model_cache import set_nutpie_mode
+
+    set_nutpie_mode("callback")
 
 
 def _build_bundled_dataset(stage, name, ks, settings, *, progress):

@@ -52,3 +52,29 @@ def test_graph_key_follows_structure_not_data(faithful):
     assert key(build_model(faithful, 2, priors=Priors(sigma=HalfNormal()))) != base
     assert key(build_model(faithful, 2, priors=Priors(mu_scale=3.0))) == base  # a number only
     assert key(build_model(faithful, 2, likelihood="binned", bin_width=0.01)) != base
+
+
+@pytest.mark.slow
+def test_the_callback_mode_gives_the_compiled_modes_draws_and_is_reused():
+    from gmm_bayes.bayes.model_cache import nutpie_mode
+
+    first = mixture_sample(200, *TRUE, seed=8)
+    second = mixture_sample(250, *TRUE, seed=9, shift=50.0)
+    kwargs = {**TINY, "random_seed": 6}
+    clear_model_cache()
+    compiled = gb.sample_posterior(second, 3, **kwargs)
+    with nutpie_mode("callback"):
+        gb.sample_posterior(first, 3, **kwargs)
+        callback = gb.sample_posterior(second, 3, **kwargs)  # other data into the same model
+    assert callback.attrs["compile_cache_hit"] == 1
+    assert model_cache_info()["size"] == 2  # one model per mode
+    for name in ("w", "mu", "sigma"):  # the same log density, the same sampler, the same seed
+        np.testing.assert_array_equal(callback["posterior"][name], compiled["posterior"][name])
+
+
+def test_an_unknown_nutpie_mode_is_refused_by_name():
+    from gmm_bayes.bayes.model_cache import nutpie_mode
+
+    with pytest.raises(ValueError, match="mode must be one of .*'compiled', 'callback'.*got 'C'"):
+        with nutpie_mode("C"):
+            pass
