@@ -130,9 +130,9 @@ def sample_posterior(
         ``bin_width`` when binned, and ``likelihood_note``, a sentence for a report), whether
         the pointwise groups were stored (``pointwise``) and the time spent compiling and
         sampling (``compile_seconds``, ``compile_cache_hit``, ``sampling_seconds``; nutpie
-        only; with ``sampler="auto"`` falling back to SMC, ``nuts_compile_seconds`` and
-        ``nuts_sampling_seconds`` of the NUTS attempt). Written with ``to_netcdf(...,
-        engine="h5netcdf")`` it reads back identical.
+        only; with ``sampler="auto"`` falling back to SMC, ``nuts_compile_seconds``,
+        ``nuts_compile_cache_hit`` and ``nuts_sampling_seconds`` of the NUTS attempt).
+        Written with ``to_netcdf(..., engine="h5netcdf")`` it reads back identical.
 
     Raises
     ------
@@ -222,6 +222,7 @@ def sample_posterior(
     smc = draw("smc", f"{why} (R-hat {rhat:.2f}); draws from SMC.")
     smc.attrs["nuts_compile_seconds"] = tree.attrs["compile_seconds"]
     smc.attrs["nuts_sampling_seconds"] = tree.attrs["sampling_seconds"]
+    smc.attrs["nuts_compile_cache_hit"] = tree.attrs["compile_cache_hit"]
     return smc
 
 

@@ -293,8 +293,9 @@ def _split_sampling_time(attrs, progress):
     for phase, seconds in moved.items():
         progress.phases[phase] = progress.phases.get(phase, 0.0) + seconds
         progress.phases["sampling"] = progress.phases.get("sampling", 0.0) - seconds
-    if "compile_cache_hit" in attrs:
-        progress.count("models reused" if attrs["compile_cache_hit"] else "models compiled")
+    for hit in (attrs.get("compile_cache_hit"), attrs.get("nuts_compile_cache_hit")):
+        if hit is not None:
+            progress.count("models reused" if hit else "models compiled")
 
 
 def _standard_errors(em, x):
