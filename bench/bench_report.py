@@ -17,6 +17,7 @@ Usage::
     python bench/bench_report.py --only galaxy        # one data set
     python bench/bench_report.py --no-evidence        # what the report did before evidence
     python bench/bench_report.py --workers 1          # one data set after another
+    python bench/bench_report.py --cold               # empty numba and PyTensor caches
 
 The machine is shared: the load average is printed before and after.
 """
@@ -24,6 +25,8 @@ The machine is shared: the load average is printed before and after.
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,13 +53,33 @@ def _size(directory):
     return sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file())
 
 
+def _run_cold(argv):
+    """This benchmark again in a new process whose numba and PyTensor caches start empty."""
+    with tempfile.TemporaryDirectory() as caches:
+        env = {
+            **os.environ,
+            "NUMBA_CACHE_DIR": str(Path(caches) / "numba"),
+            "PYTENSOR_FLAGS": f"base_compiledir={Path(caches) / 'pytensor'}",
+        }
+        print("cold: numba and PyTensor caches in an empty directory", flush=True)
+        subprocess.run([sys.executable, __file__, *argv], env=env, check=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", choices=list(BUNDLED_REPORTS))
     parser.add_argument("--no-evidence", dest="evidence", action="store_false")
     parser.add_argument("--sampler", default="auto")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="run in a fresh process with empty numba and PyTensor caches (a fresh machine)",
+    )
     args = parser.parse_args()
+    if args.cold:
+        _run_cold([a for a in sys.argv[1:] if a != "--cold"])
+        return
     names = args.only or list(BUNDLED_REPORTS)
     workers = default_workers(len(names)) if args.workers is None else args.workers
     settings = ReportSettings(sampler=args.sampler, evidence=args.evidence)
