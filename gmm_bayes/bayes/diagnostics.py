@@ -115,11 +115,13 @@ class Diagnostics:
         Why these draws come from this sampler (``sampler="auto"``), or "".
     rank_parameters : tuple of str
         The parameters the rank test ran on (``"w[0]"``, ``"mu[1]"``, ...; components from 0;
-        constant ones are skipped).
+        ``"mu[1,0]"``: component 1, dim 0 for (N, d) data; constant ones and repeats of
+        another's ranks are skipped).
     rank_p_values : ndarray, shape (len(rank_parameters),)
         Each parameter's p-value of the multi-chain rank uniformity test on the fractional
-        ranks of all draws, the test ``arviz_plots.plot_rank`` highlights (arviz_stats'
-        ``mchain_uniformity_test``, computed faster by
+        ranks of its draws, each chain thinned to about its effective sample size
+        (:func:`~gmm_bayes.bayes.rank_test.thinning_steps`): the test ``arviz_plots.plot_rank``
+        highlights (arviz_stats' ``mchain_uniformity_test``, computed faster by
         :mod:`~gmm_bayes.bayes.rank_test`); small: the chains (SMC runs) do not sample the
         same distribution of that parameter.
     """
@@ -406,7 +408,12 @@ def _standard_checks(idata, posterior, smc):
 
 def _rank_test(posterior):
     """``rank_parameters`` and ``rank_p_values``: the multi-chain rank uniformity test of every
-    non-constant parameter (what ``arviz_plots.plot_rank`` computes and highlights)."""
+    non-constant parameter (what ``arviz_plots.plot_rank`` computes and highlights).
+
+    A parameter of several dims is named by all its indices (``mu[0,1]``: component 0, dim 1).
+    A parameter whose ranks repeat another's (a covariance's mirrored entry, a per-column sd
+    beside its variance) is tested once, under the name with fewest indices, so that one
+    disagreement is not counted twice."""
     import arviz_stats  # noqa: F401  (the .azstats accessor)
 
     if posterior.sizes["chain"] < 2:
@@ -416,15 +423,18 @@ def _rank_test(posterior):
         warnings.simplefilter("ignore", RuntimeWarning)
         ranks = posterior.azstats.compute_ranks(dim=dims, relative=True)
     names, columns = [], []
-    for name, var in posterior.data_vars.items():
+    for name, var in sorted(posterior.data_vars.items(), key=lambda item: item[1].ndim):
         values = np.asarray(var.transpose("chain", "draw", ...).values)
-        values = values.reshape(*values.shape[:2], -1)
         rank = np.asarray(ranks[name].transpose("chain", "draw", ...).values)
-        rank = rank.reshape(*rank.shape[:2], -1)
-        for i in range(values.shape[-1]):
-            if np.ptp(values[..., i]) > 0 and np.all(np.isfinite(rank[..., i])):
-                names.append(f"{name}[{i}]" if var.ndim > 2 else name)
-                columns.append(rank[..., i])
+        for index in np.ndindex(values.shape[2:]):
+            column = rank[(..., *index)]
+            if (
+                np.ptp(values[(..., *index)]) > 0
+                and np.all(np.isfinite(column))
+                and not any(np.array_equal(column, seen) for seen in columns)
+            ):
+                names.append(f"{name}[{','.join(map(str, index))}]" if index else name)
+                columns.append(column)
     p_values = rank_uniformity_p_values(np.stack(columns)) if columns else np.zeros(0)
     return {"rank_parameters": tuple(names), "rank_p_values": p_values}
 
