@@ -1,9 +1,15 @@
 """The figures of a multivariate (d >= 2) report, each with its caption and alt text.
 
 One figure for the choice of K (PSIS-LOO beside EM's BIC per covariance type), then for each
-K: each component's ellipses over the data, the classification with its uncertainty (K > 1)
-and the posterior predictive check. With d > 2 the ellipses and the classification come once
-per pair of columns (``_<i>_<j>`` in the file name, columns numbered from 1).
+K: each component's ellipses over the data, the classification with its uncertainty (K > 1),
+the posterior predictive check, and the sampler's diagnostics: rank plots (the univariate
+report's, :func:`~gmm_bayes.report.figures_diagnostics.plot_rank`, one figure per column:
+the weights, that column's means and sds) and, for NUTS, ArviZ's energy plot. With d > 2 the
+ellipses and the classification come once per pair of columns (``_<i>_<j>`` in the file name,
+columns numbered from 1).
+
+No trace plot: with 2d + 1 parameters per component it is a wall of lines, and what it would
+show (chains apart, components swapping) the rank plots show with a test beside each panel.
 """
 
 from itertools import combinations
@@ -12,7 +18,13 @@ import numpy as np
 
 from gmm_bayes.report.figure_set import Figure, save_png
 
-__all__ = ["choice_caption_mv", "component_fits", "write_figures_mv"]
+__all__ = [
+    "choice_caption_mv",
+    "column_posterior",
+    "component_fits",
+    "rank_figure_mv",
+    "write_figures_mv",
+]
 
 
 def write_figures_mv(figdir, x, analysis, columns):
@@ -39,6 +51,7 @@ def write_figures_mv(figdir, x, analysis, columns):
         records += _fit_figures(figdir, x, analysis, k, columns)
         if "posterior_predictive" in analysis.trees[k].children:
             records.append(_ppc(figdir, analysis.trees[k], k, columns))
+        records += _diagnostic_figures(figdir, analysis.trees[k], k, columns)
     return records
 
 
@@ -196,3 +209,92 @@ def _ppc(figdir, tree, k, columns):
         k,
         "diagnostics",
     )
+
+
+def column_posterior(tree, j):
+    """The posterior of the weights and of column ``j``'s means and sds, on (chain, draw,
+    component): the univariate tree the rank plot reads.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> dims = ("chain", "draw", "component", "dim")
+    >>> cov = np.full((2, 5, 1, 2, 2), [[4.0, 1.0], [1.0, 9.0]])
+    >>> post = xr.Dataset({"w": (dims[:3], np.ones((2, 5, 1))),
+    ...                    "mu": (dims, np.zeros((2, 5, 1, 2))),
+    ...                    "cov": ((*dims, "dim_bis"), cov)})
+    >>> one = column_posterior(xr.DataTree.from_dict({"posterior": post}), 1)["posterior"]
+    >>> sorted(one.data_vars), float(one["sigma"].max())
+    (['mu', 'sigma', 'w'], 3.0)
+    """
+    import xarray as xr
+
+    post = tree["posterior"].to_dataset()
+    sd = np.sqrt(post["cov"].isel(dim=j, dim_bis=j, drop=True))
+    column = xr.Dataset({"w": post["w"], "mu": post["mu"].isel(dim=j, drop=True), "sigma": sd})
+    return xr.DataTree.from_dict({"posterior": column})
+
+
+def rank_figure_mv(tree, j, column):
+    """The univariate rank plot (:func:`~gmm_bayes.report.figures_diagnostics.plot_rank`) of
+    the weights and of column ``j``'s means and sds, panels titled ``mean <column> [k]`` and
+    ``sd <column> [k]`` (components from 1).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from gmm_bayes.report.figures_diagnostics import plot_rank
+
+    fig = plot_rank(column_posterior(tree, j))
+    for ax in fig.axes:
+        parameter, index = ax.get_title().rstrip("]").split("[")
+        label = {"mu": f"mean {column}", "sigma": f"sd {column}"}.get(parameter, parameter)
+        ax.set_title(f"{label} [{index}]", fontsize="small")
+    return fig
+
+
+def _diagnostic_figures(figdir, tree, k, columns):
+    """Rank plots (one per column) and, for NUTS, the energy plot of K's posterior."""
+    from gmm_bayes.bayes.status import RANK_P_MIN
+    from gmm_bayes.report.figures_diagnostics import plot_energy
+
+    smc = tree.attrs.get("sampler") == "smc"
+    lines = "independent SMC run" if smc else "chain"
+    weights = "the weights (the same in every column's figure), " if k > 1 else ""
+    records = []
+    for j, name in enumerate(columns):
+        records.append(
+            _save(
+                rank_figure_mv(tree, j, name),
+                figdir,
+                f"rank_K{k}_{j + 1}.png",
+                f"Rank plots of {weights}the means and the sds of {name} (one panel per "
+                f"component, its colour), one line per {lines} (line style): the ECDF of its "
+                "ranks among all draws minus the uniform CDF. p: the multi-chain rank "
+                "uniformity test on chains thinned to their effective sample size, in red "
+                f"below {RANK_P_MIN} (the diagnostics then report at least CAUTION).",
+                f"Rank plots of the weights and of {name}'s means and sds per component, "
+                f"one line per {lines}, K = {k}",
+                k,
+                "diagnostics",
+            )
+        )
+    stats = tree.children.get("sample_stats")
+    if not smc and stats is not None and "energy" in stats:
+        pc = plot_energy(tree)
+        records.append(
+            _save(
+                pc.get_viz("figure"),
+                figdir,
+                f"energy_K{k}.png",
+                "Energy plot (ArviZ): the marginal energy distribution and the energy "
+                "transition distribution of the NUTS draws, with each chain's BFMI; a "
+                "transition distribution much narrower than the marginal (BFMI < 0.3) means "
+                "slow exploration.",
+                f"Energy distributions of the sampler, K = {k}",
+                k,
+                "diagnostics",
+            )
+        )
+    return records

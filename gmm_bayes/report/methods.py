@@ -1,11 +1,22 @@
 """The methods paragraph of a report: what was done, with its numbers and citations, to paste
-into a paper."""
+into a paper.
+
+:func:`methods_paragraph` writes the univariate report's; its sentences that do not depend on
+d (:func:`k_range_text`, :func:`sampler_text`, :func:`convergence_sentence`) are public so
+that the multivariate paragraph (:mod:`~gmm_bayes.report.methods_mv`) says the same things in
+the same words."""
 
 import numpy as np
 
 from gmm_bayes.conventions import EM_RESTARTS
 
-__all__ = ["REFERENCES", "methods_paragraph"]
+__all__ = [
+    "REFERENCES",
+    "convergence_sentence",
+    "k_range_text",
+    "methods_paragraph",
+    "sampler_text",
+]
 
 #: the works the paragraph cites, as (key, reference)
 REFERENCES = (
@@ -61,8 +72,7 @@ def methods_paragraph(x, settings, *, versions, priors, resolution=None, units=N
     """
     v = dict(versions)
     unit = f" {units}" if units and units != "none" else ""
-    ks = settings.ks
-    k_text = f"K = {ks[0]} to {ks[-1]}" if len(ks) > 1 else f"K = {ks[0]}"
+    k_text = k_range_text(settings.ks)
     grid = (
         f"; values recorded at a resolution of {resolution:g}{unit} entered through the "
         "probability of their rounding interval, not the density"
@@ -80,9 +90,7 @@ def methods_paragraph(x, settings, *, versions, priors, resolution=None, units=N
             f"and a variance floor of 1e-6 times the squared robust scale{grid}; their standard "
             "errors come from the observed information (Louis 1982) by the delta method.",
             _bayes_sentence(settings, v, priors, unit),
-            "Convergence was checked by rank-normalized split R-hat <= 1.01 and bulk and tail "
-            "effective sample sizes >= 100 per chain (Vehtari et al. 2021), no divergent "
-            "transitions and E-BFMI >= 0.3 (Betancourt 2016).",
+            convergence_sentence(),
             "K was compared by PSIS-LOO expected log predictive density and stacking weights "
             "(Vehtari et al. 2017; Yao et al. 2018), and by BIC (Schwarz 1978), AIC and ICL "
             "(Biernacki et al. 2000) over fits without collapsed components"
@@ -100,16 +108,7 @@ def _bayes_sentence(settings, v, priors, unit):
         if getattr(sigma, "beta", None) is not None
         else f"sigma_k ~ {sigma!r}"
     )
-    sampler = {
-        "auto": "NUTS (Hoffman & Gelman 2014; nutpie "
-        f"{v.get('nutpie', '')}) from the EM local maxima, replaced by tempered sequential Monte "
-        "Carlo (Del Moral et al. 2006; PyMC's sample_smc, one independent run per chain) for "
-        "any K whose NUTS chains stayed in separate modes or did not converge",
-        "nutpie": f"NUTS (Hoffman & Gelman 2014; nutpie {v.get('nutpie', '')}) from the EM "
-        "local maxima",
-        "pymc": "NUTS (Hoffman & Gelman 2014; PyMC) from the EM local maxima",
-        "smc": "tempered sequential Monte Carlo (Del Moral et al. 2006; PyMC's sample_smc)",
-    }[settings.sampler]
+    sampler = sampler_text(settings.sampler, v)
     return (
         f"The Bayesian model (PyMC {v.get('pymc', '')}) marginalizes the component labels, "
         f"with w ~ Dirichlet({alpha}, ..., {alpha}), mu_k ~ Normal(mean {priors.mu_loc:.4g}, "
@@ -117,4 +116,56 @@ def _bayes_sentence(settings, v, priors, unit):
         "posterior was "
         f"sampled by {sampler}, {settings.chains} chains of {settings.draws} draws after "
         f"{settings.tune} tuning steps (seed {settings.seed})."
+    )
+
+
+def k_range_text(ks):
+    """``"K = 1 to 3"`` (or ``"K = 2"``) for the K a report fitted.
+
+    Examples
+    --------
+    >>> k_range_text((1, 2, 3)), k_range_text((2,))
+    ('K = 1 to 3', 'K = 2')
+    """
+    return f"K = {ks[0]} to {ks[-1]}" if len(ks) > 1 else f"K = {ks[0]}"
+
+
+def sampler_text(sampler, versions):
+    """How the posterior was sampled, with citations, for a report's ``sampler`` setting.
+
+    Parameters
+    ----------
+    sampler : {"auto", "nutpie", "pymc", "smc"}
+    versions : dict
+        Package name -> version (:func:`gmm_bayes.report.provenance.package_versions`).
+
+    Examples
+    --------
+    >>> sampler_text("nutpie", {"nutpie": "0.16"})
+    'NUTS (Hoffman & Gelman 2014; nutpie 0.16) from the EM local maxima'
+    """
+    return {
+        "auto": "NUTS (Hoffman & Gelman 2014; nutpie "
+        f"{versions.get('nutpie', '')}) from the EM local maxima, replaced by tempered "
+        "sequential Monte Carlo (Del Moral et al. 2006; PyMC's sample_smc, one independent run "
+        "per chain) for any K whose NUTS chains stayed in separate modes or did not converge",
+        "nutpie": f"NUTS (Hoffman & Gelman 2014; nutpie {versions.get('nutpie', '')}) from the "
+        "EM local maxima",
+        "pymc": "NUTS (Hoffman & Gelman 2014; PyMC) from the EM local maxima",
+        "smc": "tempered sequential Monte Carlo (Del Moral et al. 2006; PyMC's sample_smc)",
+    }[sampler]
+
+
+def convergence_sentence():
+    """The convergence criteria every posterior of a report was checked against.
+
+    Examples
+    --------
+    >>> convergence_sentence().startswith("Convergence was checked by rank-normalized split")
+    True
+    """
+    return (
+        "Convergence was checked by rank-normalized split R-hat <= 1.01 and bulk and tail "
+        "effective sample sizes >= 100 per chain (Vehtari et al. 2021), no divergent "
+        "transitions and E-BFMI >= 0.3 (Betancourt 2016)."
     )

@@ -47,13 +47,26 @@ def page_context_mv(x, analysis, meta, settings, figs, estimates, grid):
         ``css``, ``status``, ``sampler``; ``k`` None when no K can be recommended),
         ``bic_choice`` (EM BIC's ``(type, K)``), ``statuses`` (one row per K),
         ``next_steps``, ``sections`` (one per K), ``choice_figures``, ``grid``,
-        ``preferences``; and for the bundled index, ``best_k`` / ``best_type`` (EM BIC's
+        ``preferences``, ``methods`` (the paragraph,
+        :func:`~gmm_bayes.report.methods_mv.methods_paragraph_mv`) and ``references`` (the
+        works it cites); and for the bundled index, ``best_k`` / ``best_type`` (EM BIC's
         choice), ``status`` / ``css`` of its posterior, ``ks`` (the K compared).
     """
+    from gmm_bayes.report.methods_mv import cited_references, methods_paragraph_mv
+    from gmm_bayes.report.pipeline_mv import mv_sampler
     from gmm_bayes.report.provenance import package_versions, utc_now
 
     columns = meta["columns"]
     cmp = analysis.comparison
+    versions = package_versions()
+    methods = methods_paragraph_mv(
+        x,
+        settings,
+        sampled=analysis.sampled,
+        sampler=mv_sampler(settings.sampler),
+        versions=versions,
+        columns=columns,
+    )
     statuses = [_status_row(cmp, k, analysis.recommended) for k in analysis.sampled]
     bic_type, bic_k = analysis.bic_best
     at_bic = next(s for s in statuses if s["k"] == bic_k)
@@ -84,7 +97,9 @@ def page_context_mv(x, analysis, meta, settings, figs, estimates, grid):
             name: f"{analysis.seconds[name]:.1f}"
             for name in ("em", "sklearn", "posterior", "comparison")
         },
-        "versions": package_versions(),
+        "versions": versions,
+        "methods": methods,
+        "references": cited_references(methods),
         "written": utc_now(),
     }
 

@@ -88,8 +88,9 @@ def test_page_and_files_of_a_multivariate_report(tmp_path):
     assert {"index.html", "summary.md", "estimates.csv", "comparison.csv", "posterior_K1.nc",
             "posterior_K2.nc"} <= names  # fmt: skip
     assert {p.name for p in (tmp_path / "fig").iterdir()} == {
-        "k_comparison.png", "ellipses_K1.png", "ppc_K1.png", "ellipses_K2.png",
-        "uncertainty_K2.png", "ppc_K2.png",
+        "k_comparison.png", "ellipses_K1.png", "ppc_K1.png", "rank_K1_1.png", "rank_K1_2.png",
+        "energy_K1.png", "ellipses_K2.png", "uncertainty_K2.png", "ppc_K2.png", "rank_K2_1.png",
+        "rank_K2_2.png", "energy_K2.png",
     }  # fmt: skip
     html = (tmp_path / "index.html").read_text()
     assert "mean eruptions" in html and "corr(eruptions, waiting)" in html
@@ -128,8 +129,12 @@ def test_three_columns_get_a_figure_pair_per_pair_of_columns(tmp_path):
         "k_comparison.png",
         *(f"ellipses_K1_{p}.png" for p in pairs),
         "ppc_K1.png",
+        *(f"rank_K1_{j}.png" for j in (1, 2, 3)),
+        "energy_K1.png",
         *(f"{kind}_K2_{p}.png" for p in pairs for kind in ("ellipses", "uncertainty")),
         "ppc_K2.png",
+        *(f"rank_K2_{j}.png" for j in (1, 2, 3)),
+        "energy_K2.png",
     ]
 
 
