@@ -47,7 +47,7 @@ MODE_RADIUS = 0.5
 #: a mode holds at least this fraction of all draws (smaller clusters join the nearest mode)
 VISIT_FRACTION = 0.02
 #: a peak joins a mode when the draws' density along the segment to the mode's centre never
-#: falls below this fraction of the lower end's: no valley, one basin
+#: falls below this fraction of the peak's: no valley, one basin
 VALLEY_RATIO = 0.5
 _SEGMENT_POINTS = 11
 _MEAN_SHIFT_STEPS = 100
@@ -274,15 +274,20 @@ def _joined_centre(flat, peak, centres, distance):
     return None
 
 
-def _no_valley(flat, a, b):
-    """Whether the draws' kernel density on the segment from ``a`` to ``b`` stays at least
-    ``VALLEY_RATIO`` times the lower of its two ends (log densities, bandwidth of
-    :func:`_mean_shift`)."""
+def _no_valley(flat, peak, centre):
+    """Whether the draws' kernel density on the segment from ``peak`` to ``centre`` stays at
+    least ``VALLEY_RATIO`` times its value at the peak (log densities, bandwidth of
+    :func:`_mean_shift`).
+
+    The peak's own density is the reference, not the lower end's: a centre the draws do not
+    visit (an EM maximum far from every draw) has a density near 0 and would otherwise absorb
+    any peak (PyMC's SMC runs at d = 5 that all ended in a one-component solution were read
+    as EM's two-component mode)."""
     t = np.linspace(0.0, 1.0, _SEGMENT_POINTS)[:, None]
-    points = a[None, :] + t * (b - a)[None, :]
+    points = peak[None, :] + t * (centre - peak)[None, :]
     z = (flat[None, :, :] - points[:, None, :]) / (0.5 * MODE_RADIUS)
     log_density = logsumexp(-0.5 * np.sum(z * z, axis=-1), axis=1)
-    return bool(log_density.min() >= np.log(VALLEY_RATIO) + min(log_density[0], log_density[-1]))
+    return bool(log_density.min() >= np.log(VALLEY_RATIO) + log_density[0])
 
 
 def _mean_shift(flat, start):

@@ -151,3 +151,12 @@ def test_multivariate_log_likelihood_at_the_mode_mean_matches_scipy():
     w, mu, cov = (table[n][0].values for n in ("w", "mu", "cov"))
     density = sum(w[k] * stats.multivariate_normal(mu[k], cov[k]).pdf(y) for k in range(2))
     assert float(table["log_likelihood"][0]) == pytest.approx(np.log(density).sum(), rel=1e-10)
+
+
+def test_draws_far_from_the_only_em_maximum_are_not_its_mode():
+    """No draw near EM's maximum 0 (all at maximum 1, 1.3 column sds away): the draws are a
+    mode EM did not find, not maximum 0's (whose empty surroundings show no valley below
+    their own near-zero density)."""
+    table = posterior_modes(mv_tree([1, 1, 1, 1], known=(0,)))
+    assert table["em_maximum"].values.tolist() == [-1]
+    np.testing.assert_allclose(table["mu"][0], MV_MAXIMA[1]["mu"], rtol=0.01)
