@@ -13,7 +13,9 @@ in per-column units).
 ``sampler="smc"`` runs tempered SMC from the prior (:mod:`~gmm_bayes.bayes.smc_mv`: PyMC's
 ``pm.sample_smc`` on the same model), which weighs the modes; ``sampler="auto"`` is the
 univariate rule: nutpie first, then SMC when :func:`~gmm_bayes.bayes.diagnostics.diagnose` says
-MULTIMODAL or NOT CONVERGED. The univariate model's options that have no multivariate
+MULTIMODAL or NOT CONVERGED, with one guard more: SMC's draws replace NUTS's only when they
+reach EM's best maximum (:func:`best_draw_log_likelihood`), as PyMC's SMC does not always at
+d = 5. The univariate model's options that have no multivariate
 counterpart (binned or compressed likelihood, recording resolution) are refused by name.
 """
 
@@ -43,8 +45,14 @@ from gmm_bayes.conventions import EM_RESTARTS
 from gmm_bayes.em import EMResult, fit_em
 from gmm_bayes.em.multivariate import as_matrix_data
 from gmm_bayes.exceptions import ModelMismatchError
+from gmm_bayes.mixture import log_density
 
-__all__ = ["MV_SAMPLER_RUNS", "initial_point_mv", "sample_posterior_mv"]
+__all__ = [
+    "MV_SAMPLER_RUNS",
+    "best_draw_log_likelihood",
+    "initial_point_mv",
+    "sample_posterior_mv",
+]
 
 #: sampler name (``gmm_bayes.conventions.SAMPLERS`` but "auto") -> its run on the (N, d) model
 MV_SAMPLER_RUNS = {"nutpie": sample_nutpie, "pymc": sample_pymc, "smc": sample_smc_mv}
@@ -125,7 +133,9 @@ def sample_posterior_mv(
         As :func:`gmm_bayes.sample_posterior`: "smc" is
         :func:`~gmm_bayes.bayes.smc_mv.sample_smc_mv` (``chains`` runs of ``draws`` particles
         from the prior; ``tune`` and ``target_accept`` unused), "auto" nutpie then SMC when
-        the NUTS chains sit in different modes or do not converge.
+        the NUTS chains sit in different modes or do not converge, unless SMC's best draw
+        misses EM's best maximum (:func:`best_draw_log_likelihood`; root attribute
+        ``sampler_note`` says which and why).
     options : dict, optional
         The univariate-only arguments :func:`gmm_bayes.sample_posterior` received (``priors``,
         ``likelihood``, ``compress``, ``bin_width``); any other than their defaults is refused.
@@ -186,7 +196,59 @@ def sample_posterior_mv(
         return draw(opts["sampler"])
     tree = draw("nutpie", "Draws from NUTS (nutpie), started at EM's maxima.")
     why = _smc_reason(tree["diagnostics"])
-    return tree if why is None else draw("smc", f"{why}; draws from SMC.")
+    if why is None:
+        return tree
+    smc = draw("smc", f"{why}; draws from SMC.")
+    shortfall = em.log_likelihood - best_draw_log_likelihood(smc["posterior"], x)
+    if shortfall <= em.n_parameters:
+        return smc
+    tree.attrs["sampler_note"] = (
+        f"{why}; SMC's best draw lies {shortfall:.0f} below EM's maximum log-likelihood "
+        f"(more than the {em.n_parameters} parameters allow): its runs missed EM's best mode, "
+        "so these are NUTS's draws."
+    )
+    tree["diagnostics"] = xr.DataTree(diagnose(tree).to_dataset())
+    return tree
+
+
+def best_draw_log_likelihood(posterior, x, *, block=100):
+    """The largest log-likelihood of the data over the posterior draws.
+
+    ``sampler="auto"`` keeps SMC's draws only when this is within the number of free
+    parameters ``p`` of EM's maximum: near a maximum ``2 (max log L - log L)`` of posterior
+    draws is about chi-square with ``p`` degrees of freedom (mean ``p``), so the best of many
+    draws lies well within ``p`` of it; PyMC's SMC runs that ended in a one-component
+    solution (d = 5, README "Scope, measured") lie hundreds below.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset or DataTree node
+        ``w``, ``mu`` (component, dim), ``cov`` (component, dim, dim_bis) on (chain, draw).
+    x : ndarray, shape (N, d)
+    block : int
+        Draws evaluated at once (memory ``block x N`` per component).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> post = xr.Dataset({"w": (("chain", "draw", "component"), np.ones((1, 2, 1))),
+    ...     "mu": (("chain", "draw", "component", "dim"), [[[[0.0, 0.0]], [[1.0, 0.0]]]]),
+    ...     "cov": (("chain", "draw", "component", "dim", "dim_bis"), np.ones((1, 2, 1, 1, 1))
+    ...             * np.eye(2))})
+    >>> round(best_draw_log_likelihood(post, np.zeros((1, 2))), 6)  # -log 2 pi, at mu = 0
+    -1.837877
+    """
+    w, mu, cov = (
+        np.asarray(posterior[name].transpose("chain", "draw", ...).values) for name in _KEPT
+    )
+    w, mu, cov = (a.reshape(-1, *a.shape[2:]) for a in (w, mu, cov))
+    return max(
+        float(log_density(x, w[i : i + block], mu[i : i + block], cov[i : i + block]).sum(-1).max())
+        for i in range(0, w.shape[0], block)
+    )
 
 
 def _smc_reason(diagnostics):

@@ -93,16 +93,18 @@ def test_a_mismatched_em_is_refused():
         sample_posterior_mv(x, 2, em=em)
 
 
-def iid_run(em, *, shift=0.0, smc=False):
+def iid_run(em, *, shift=0.0, miss=0.0, smc=False):
     """A stand-in for a sampler run (``MV_SAMPLER_RUNS``' signature): every chain draws iid
     around ``em``'s estimate (relative sd 0.01), chains 1.. moved by ``shift`` of the means'
-    sds (R-hat far above 1.01); ``smc``: SMC's sample stats instead of NUTS's."""
+    sds (R-hat far above 1.01), all chains by ``miss``; ``smc``: SMC's sample stats instead
+    of NUTS's."""
 
     def run(model, starts, plan, opts, seed, progressbar):
         rng = np.random.default_rng(seed)
         shape = (opts["chains"], opts["draws"])
         mu = em.means * (1 + 0.01 * rng.normal(size=(*shape, *em.means.shape)))
         mu[1:] += shift * em.sigmas
+        mu += miss * em.sigmas
         values = {
             "w": np.broadcast_to(em.weights, (*shape, em.n_components)),
             "mu": mu,
@@ -141,6 +143,34 @@ def test_auto_goes_on_to_smc_only_when_nuts_fails(monkeypatch):
         tree.attrs["sampler_note"],
     )
     assert "chain_start" not in tree["em"]  # SMC starts from the prior
+
+
+def test_auto_keeps_nuts_when_smc_misses_em_s_best_maximum(monkeypatch):
+    """SMC's draws all 3 sds of the means away from EM's estimate: thousands of log-likelihood
+    units below EM's maximum (more than its 11 parameters), so NUTS's draws stay, and say why."""
+    x = gb.load_dataset("faithful2d")
+    em = gb.fit_em(x, 2, random_state=0)
+    monkeypatch.setitem(sampling_mv.MV_SAMPLER_RUNS, "smc", iid_run(em, miss=3.0, smc=True))
+    monkeypatch.setitem(sampling_mv.MV_SAMPLER_RUNS, "nutpie", iid_run(em, shift=5.0))
+    options = {"em": em, "draws": 400, "chains": 2, "sampler": "auto", "pointwise": False}
+    tree = gb.sample_posterior(x, 2, **options)
+    assert tree.attrs["sampler"] == "nutpie"
+    assert "SMC's best draw lies" in tree.attrs["sampler_note"]
+    assert tree.attrs["sampler_note"] in tree["diagnostics"].attrs["verdict"]
+
+
+def test_best_draw_log_likelihood_is_em_s_at_em_s_estimate():
+    x = gb.load_dataset("faithful2d")
+    em = gb.fit_em(x, 2, random_state=0)
+    post = xr.Dataset(
+        {
+            "w": (DIMS["w"], np.stack([em.weights, [0.5, 0.5]])[None]),
+            "mu": (DIMS["mu"], np.stack([em.means, em.means[::-1]])[None]),
+            "cov": (DIMS["cov"], np.stack([em.covariances] * 2)[None]),
+        }
+    )
+    best = sampling_mv.best_draw_log_likelihood(post, x, block=1)
+    assert best == pytest.approx(em.log_likelihood, rel=1e-10)
 
 
 @pytest.fixture(scope="module")
