@@ -288,10 +288,10 @@ def _diagnostic_figures(figdir, tree, k, columns):
                 pc.get_viz("figure"),
                 figdir,
                 f"energy_K{k}.png",
-                "Energy plot (ArviZ): the marginal energy distribution and the energy "
-                "transition distribution of the NUTS draws, with each chain's BFMI; a "
-                "transition distribution much narrower than the marginal (BFMI < 0.3) means "
-                "slow exploration.",
+                "Energy plot (ArviZ): right, the marginal energy distribution and the energy "
+                "transition distribution of the NUTS draws; left, each chain's BFMI (dots) and "
+                "the threshold 0.3 (dashed). A transition distribution much narrower than the "
+                "marginal (BFMI < 0.3) means slow exploration.",
                 f"Energy distributions of the sampler, K = {k}",
                 k,
                 "diagnostics",

@@ -122,36 +122,40 @@ def _em_sentence(v):
 
 
 def _bayes_sentence(settings, sampled, sampler, v):
-    alpha, beta = SD_PRIOR
-    low, high = stats.invgamma(alpha, scale=beta).ppf([0.025, 0.975])
     by_k = "; ".join(f"K = {k}: {t}, {_MCLUST[t]}" for k, t in sampled.items())
-    sd_prior = (
-        f"InverseGamma({alpha:g}, {beta:g}), whose central 95% runs from {low:.3g} to "
-        f"{high:.3g} column sds"
-    )
     return (
         "At each K the structure of lowest EM BIC "
         f"({by_k}) was given a Bayesian model (PyMC {v.get('pymc', '')}) that marginalizes the "
         "component labels, its priors on the columns standardized by their means and sds: "
         f"w ~ Dirichlet(1, ..., 1); standardized means ~ Normal(0, {MU_SCALE:g}^2 I_d), "
         "ordered by their projection on the first principal axis (one labelling of the "
-        f"exchangeable prior); {_covariance_priors(set(sampled.values()), sd_prior)}. The "
+        f"exchangeable prior); {_covariance_priors(set(sampled.values()))}. The "
         f"posteriors were sampled by {sampler_text(sampler, v)}, {settings.chains} chains of "
         f"{settings.draws} draws after {settings.tune} tuning steps (seed {settings.seed})."
     )
 
 
-def _covariance_priors(types, sd_prior):
-    """The covariance priors of the structures sampled, in the model's words."""
-    lkj = (
-        f"correlation matrix ~ LKJ(eta = {LKJ_ETA:g}) (Lewandowski et al. 2009; PyMC's "
-        f"LKJCholeskyCov) and its sds ~ {sd_prior}"
-    )
-    clauses = {
-        "full": f"each component's {lkj}",
-        "tied": f"one shared {lkj}",
-        "diag": f"each component's sd of each column ~ {sd_prior}",
-        "spherical": f"each component's sd ~ {sd_prior.replace('column sds', 'pooled sds')}",
+def _covariance_priors(types):
+    """The covariance priors of the structures sampled, each constant stated once."""
+    alpha, beta = SD_PRIOR
+    low, high = stats.invgamma(alpha, scale=beta).ppf([0.025, 0.975])
+    correlations = {"full": "one per component (full)", "tied": "one shared (tied)"}
+    sds = {
+        "full": "one per component and column (full)",
+        "tied": "one per column, shared (tied)",
+        "diag": "one per component and column (diag)",
+        "spherical": "one per component, in units of the pooled column sd (spherical)",
     }
-    named = len(types) > 1
-    return "; ".join((f"{t}: " if named else "") + clauses[t] for t in clauses if t in types)
+    clauses = []
+    lkj = [text for t, text in correlations.items() if t in types]
+    if lkj:
+        clauses.append(
+            f"correlation matrices ~ LKJ(eta = {LKJ_ETA:g}) (Lewandowski et al. 2009; PyMC's "
+            f"LKJCholeskyCov), {' or '.join(lkj)}"
+        )
+    clauses.append(
+        f"sds ~ InverseGamma({alpha:g}, {beta:g}) in units of their column's sd (central 95% "
+        f"from {low:.3g} to {high:.3g} column sds), "
+        + " or ".join(text for t, text in sds.items() if t in types)
+    )
+    return "; ".join(clauses)

@@ -45,9 +45,9 @@ def test_methods_paragraph_states_the_models_prior_constants_and_cites_its_sourc
     assert f"InverseGamma({SD_PRIOR[0]:g}, {SD_PRIOR[1]:g})" in text
     # model_mv's docstring: the sd prior's central 95% matches the univariate default's
     # (0.134, 0.643) column sds
-    low, high = map(float, re.search(r"runs from ([\d.]+) to ([\d.]+) column sds", text).groups())
+    low, high = map(float, re.search(r"from ([\d.]+) to ([\d.]+) column sds", text).groups())
     assert abs(low - 0.134) < 0.005 and abs(high - 0.643) < 0.01
-    assert "K = 1: full, VVV; K = 2: tied, EEE" in text and "one shared correlation" in text
+    assert "K = 1: full, VVV; K = 2: tied, EEE" in text and "one shared (tied)" in text
     assert "2 chains of 500 draws" in text and "PyMC 6.4.0" in text
     references = cited_references(text)
     assert any(r.startswith("Lewandowski") for r in references)
@@ -73,3 +73,16 @@ def test_the_page_and_summary_carry_the_methods_and_references(tmp_path):
     captions = {f.file: f.caption for f in ctx["sections"][1]["figures"]}
     assert "thinned to their effective sample size" in captions["fig/rank_K2_1.png"]
     assert "BFMI" in captions["fig/energy_K2.png"]
+
+
+def test_the_energy_caption_says_what_arviz_draws():
+    from gmm_bayes.report.figures_diagnostics import plot_energy
+
+    tree = fake_tree(gb.fit_em(X, 2, random_state=0), X, shape=(4, 200))
+    fig = plot_energy(tree).get_viz("figure")
+    bfmi, energy = fig.axes
+    assert bfmi.get_title() == "BFMI" and len(bfmi.collections[0].get_offsets()) == 4  # chains
+    assert [(line.get_linestyle(), line.get_xdata()[0]) for line in bfmi.lines] == [("--", 0.3)]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["marginal", "transition"]
+    assert len(energy.lines) == 2
+    plt.close(fig)
