@@ -344,8 +344,9 @@ def fractional_ranks(draws):
 def test_autocorrelated_identical_chains_pass_at_about_the_tests_level():
     """The hypergeometric null assumes independent draws. Simulated from the null (identical
     AR(1) chains, rho = 0.46: ESS 0.37 per draw, as faithful2d's K = 1 means under NUTS), every
-    draw tested rejects 20-25% of 200 parameters at the 1% level (24% of 400 in a run of
-    /tmp/d_inv/sim2.py); thinned to the within-chain ESS, at most a few percent."""
+    draw tested rejects 20-25% of 200 parameters at the 1% level (24% of 400 with seed 1, and
+    3% thinned, in one run of this simulation); thinned to the within-chain ESS, at most a few
+    percent."""
     ranks = fractional_ranks(ar1_chains(0.46, (200, 4, 1000), seed=11))
     assert set(np.unique(thinning_steps(ranks))) <= {2, 3, 4}
     every_draw = rank_uniformity_p_values(ranks, thin=False)
