@@ -49,7 +49,7 @@ import pytensor.tensor as pt
 
 from gmm_bayes._validation import as_n_components
 from gmm_bayes.bayes.distributions import ordered_means
-from gmm_bayes.bayes.model import CHECK_RTOL, ORDER_SCALE, to_value_space
+from gmm_bayes.bayes.model import CHECK_RTOL, ONE_OFF_MODE, ORDER_SCALE, to_value_space
 
 # the priors' constants and the data's frame live with their numpy density (no PyMC there)
 from gmm_bayes.bayes.priors_mv import (
@@ -243,7 +243,7 @@ def check_model_mv(model, weights, means, covariances, log_likelihood, *, rtol=C
     True
     """
     point = em_point_mv(model, weights, means, covariances)
-    logp = model.compile_logp(vars=[model["y"]], jacobian=False)
+    logp = model.compile_logp(vars=[model["y"]], jacobian=False, mode=ONE_OFF_MODE)
     model_ll = float(logp(to_value_space(model, point)))
     if not np.isclose(model_ll, log_likelihood, rtol=rtol, atol=0.0):
         raise ModelMismatchError(

@@ -25,7 +25,7 @@ import xarray as xr
 from gmm_bayes._validation import as_n_components
 from gmm_bayes.bayes.diagnostics import Status, diagnose
 from gmm_bayes.bayes.maxima import chain_starts, distinct_maxima, maxima_dataset
-from gmm_bayes.bayes.model import check_model, to_value_space
+from gmm_bayes.bayes.model import ONE_OFF_MODE, check_model, to_value_space
 from gmm_bayes.bayes.model_mv import build_model_mv, em_point_mv
 from gmm_bayes.bayes.pointwise_mv import (
     log_likelihood_group_mv,
@@ -93,7 +93,7 @@ def initial_point_mv(model, fit):
     init = fit.to_initvals()
     w = init["w"] * (1 + 1e-6 * np.arange(1, init["w"].size + 1))
     start = em_point_mv(model, w / w.sum(), init["mu"], init["cov"])
-    logp = float(model.compile_logp()(to_value_space(model, start)))
+    logp = float(model.compile_logp(mode=ONE_OFF_MODE)(to_value_space(model, start)))
     if not np.isfinite(logp):
         raise ModelMismatchError(
             f"EM's estimate is not a valid start: the model's log density there is {logp} "

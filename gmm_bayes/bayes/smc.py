@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from gmm_bayes.bayes.evidence_target import MixtureTarget
-from gmm_bayes.bayes.model import model_data, model_priors, to_value_space
+from gmm_bayes.bayes.model import ONE_OFF_MODE, model_data, model_priors, to_value_space
 from gmm_bayes.bayes.tempered_smc import temper
 
 __all__ = ["SMC_ESS_FRACTION", "SMC_MOVES", "sample_smc", "smc_target"]
@@ -109,7 +109,7 @@ def smc_target(model, start):
         return None
     target = MixtureTarget(data.values, data.counts, model_priors(model), k, data.resolution)
     theta = target.pack(start["w"], start["mu"], start["sigma"], start.get("beta"))
-    logp_fn = model.compile_logp(vars=[model["y"]], jacobian=False)
+    logp_fn = model.compile_logp(vars=[model["y"]], jacobian=False, mode=ONE_OFF_MODE)
     with np.errstate(divide="ignore"):
         expected = float(logp_fn(to_value_space(model, start)))
     got = float(target.log_likelihood(theta)[0])
