@@ -25,8 +25,8 @@ that mix columns (rotations) do not: the LKJ prior of correlations is not rotati
 
 ``SD_PRIOR``: each component sd, in units of the column's sd, has the 2.5% and 97.5%
 quantiles (0.134, 0.643) of the univariate default (``sigma**2 ~ InverseGamma(2, 0.1 S**2)``,
-:class:`gmm_bayes.bayes.Priors`), matched by ``InverseGamma(6.7, 1.7)``; its density vanishes
-faster than any power at 0, so no component collapses onto a point.
+:class:`gmm_bayes.bayes.Priors`), matched by ``InverseGamma(6.7, 1.7)`` (0.134, 0.647); its
+density vanishes faster than any power at 0, so no component collapses onto a point.
 
 **Identifiability.** The means are ordered by their projection on the data's first principal
 axis ``a`` (:func:`gmm_bayes.em.multivariate.principal_axis`), the order EM returns: in

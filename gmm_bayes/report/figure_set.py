@@ -334,7 +334,8 @@ def _diagnostic_figures(figdir, r, column, units):
             f"Rank plots (as ArviZ's): for each parameter and component, one line per {lines} "
             f"({'line style' if smc else 'line style, as in the trace plot'}): the ECDF of its "
             "ranks among all draws minus the uniform CDF; p is the multi-chain uniformity "
-            f"test's p-value, in red below {RANK_P_MIN} (the diagnostics then report at least "
+            "test's p-value (each chain thinned to its effective sample size first), in red "
+            f"below {RANK_P_MIN} (the diagnostics then report at least "
             "CAUTION).",
             f"Rank plots of each parameter and component, one line per {lines}",
         )
