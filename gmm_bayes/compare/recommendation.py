@@ -123,11 +123,13 @@ def _by_loo(ds, trusted, elpd_pointwise):
     if chosen == best:
         why = f"K={best} has the best elpd_loo among the trustworthy K"
         smaller = [k for k in trusted if k < best]
-        if smaller:
-            near = max(smaller)
-            why += f" and no smaller K comes within 2 se of it (K={near}: {_diff(*diff[near])})"
         others = sorted((k for k in trusted if k != best), key=lambda k: -elpd[k])
         runner_up = (others[0], _diff(*diff[others[0]])) if others else None
+        if smaller:
+            near = max(smaller)
+            why += " and no smaller K comes within 2 se of it"
+            if near != others[0]:  # the runner-up's difference is said once, after this
+                why += f" (K={near}: {_diff(*diff[near])})"
     else:
         why = (
             f"K={chosen} is the smallest trustworthy K whose elpd_loo is within 2 se of the "

@@ -77,6 +77,8 @@ def test_loo_keeps_the_best_when_no_smaller_k_is_close():
     out = recommend_k(ds, pointwise_elpd(elpd))
     assert out["recommended_k"] == 3
     assert "no smaller K comes within 2 se" in out["recommended_reason"]
+    assert "runner-up K=2 (difference -10.0" in out["recommended_reason"]
+    assert out["recommended_reason"].count("difference -10.0") == 1  # said once, not twice
     assert "every other criterion agrees" in out["recommended_reason"]
     assert out["recommended_reason"].endswith(
         "K=3 is the largest K compared, so compare larger K too."
