@@ -30,6 +30,7 @@ bench: setup
 	$(PY) bench/bench_em.py
 	$(PY) bench/bench_em_mv.py
 	$(PY) bench/bench_posterior.py
+	MPLBACKEND=Agg $(PY) bench/bench_report.py --sampler nutpie --no-evidence
 	MPLBACKEND=Agg $(PY) bench/bench_report.py
 
 # simulation-based calibration at K = 2 and 3 (200 data sets each; tens of minutes on 2 cores)
