@@ -39,7 +39,6 @@ from gmm_bayes.report.pipeline import write_bundled
 from gmm_bayes.report.progress import Progress
 from gmm_bayes.report.provenance import ReportSettings
 
-
 #: issue #13's wall-time targets on a 2-core machine, warm: what the report did before SMC and
 #: the evidence (NUTS only), and with them (120 s more)
 TARGETS = {"nuts_only": 90, "default": 210}
