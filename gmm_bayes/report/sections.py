@@ -173,10 +173,11 @@ def _why(status, diag, row):
     reasons = []
     if diag.sigma_outside_prior:
         comps = ", ".join(str(j + 1) for j in diag.sigma_outside_prior)
-        reasons.append(f"EM sigma of component {comps} outside the prior's 95%")
+        noun = "components" if len(diag.sigma_outside_prior) > 1 else "component"
+        reasons.append(f"EM sigma of {noun} {comps} outside the prior's 95%")
     high_k = int(row["pareto_k_bad"]) + int(row["pareto_k_very_bad"])
     if high_k:
-        reasons.append(f"Pareto k high for {high_k} observations")
+        reasons.append(f"Pareto k high for {high_k} observation{'s' * (high_k > 1)}")
     if diag.n_max_treedepth:
         reasons.append(f"{diag.n_max_treedepth} transitions at the maximum tree depth")
     if diag.mode_fraction.ndim == 2 and diag.mode_fraction.shape[1] > 1:

@@ -91,3 +91,23 @@ def test_summary_markdown_has_no_html_entities_or_absolute_paths(report):
     assert "- data: `d.csv` (sha256" in md
     assert all(line.count("/tmp") == line.count("--column v") for line in md.splitlines())
     assert "| K | status | sampler |" in md
+
+
+def test_the_status_reason_counts_in_words():
+    from types import SimpleNamespace
+
+    from gmm_bayes.bayes import Status
+    from gmm_bayes.report.sections import _why
+
+    def reason(outside, high_k):
+        diag = SimpleNamespace(
+            sigma_outside_prior=outside, n_max_treedepth=0, mode_fraction=np.ones((4, 1))
+        )
+        return _why(Status.CAUTION, diag, {"pareto_k_bad": high_k, "pareto_k_very_bad": 0})
+
+    assert reason([0], 1) == (
+        "EM sigma of component 1 outside the prior's 95%; Pareto k high for 1 observation"
+    )
+    assert reason([0, 2], 3) == (
+        "EM sigma of components 1, 3 outside the prior's 95%; Pareto k high for 3 observations"
+    )
