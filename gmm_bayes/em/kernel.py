@@ -19,6 +19,7 @@ Two backends compute the rows, with the same numbers to rounding:
 Why numba, and the measurements behind these choices: ``bench/README.md``.
 """
 
+import importlib
 import threading
 import time
 
@@ -33,13 +34,13 @@ PARALLEL_MIN_SIZE = 1 << 17
 #: rows per block of the numpy backend
 NUMPY_BLOCK = 1 << 14
 
-_numba_module = None
 # numba's fallback "workqueue" threading layer aborts on concurrent parallel calls: a second
 # caller (another thread, or dask's threaded scheduler) takes the serial kernel instead.
 _parallel_lock = threading.Lock()
 
 __all__ = [
     "COUNT_EPS",
+    "CompiledBackend",
     "NUMBA_MIN_SIZE",
     "NUMPY_BLOCK",
     "PARALLEL_MIN_SIZE",
@@ -103,7 +104,7 @@ def em_rows(z, weights, means, variances, *, parallel=True, backend=None):
     coefficients = _coefficients(weights, means, variances)
     if coefficients is None:
         return np.full((1, 1 + 3 * means.size), np.nan)
-    compiled = _compiled(z.size, backend)
+    compiled = _NUMBA.choose(z.size, backend)
     if compiled is None:
         return _numpy_rows(z, *coefficients, means)
     return _numba_rows(compiled, z, coefficients, means, parallel)
@@ -175,23 +176,40 @@ def _coefficients(weights, means, variances):
     return (np.ascontiguousarray(const), half_precision) if valid else None
 
 
-def _compiled(n, backend):
-    """The numba module, or None for the numpy backend (also when numba is not installed)."""
-    global _numba_module
-    if backend not in (None, "numba", "numpy"):
-        raise ValueError(f"backend must be None, 'numba' or 'numpy', got {backend!r}")
-    if backend == "numpy" or (backend is None and n < NUMBA_MIN_SIZE):
-        return None
-    if _numba_module is None:
-        try:
-            from gmm_bayes.em import kernel_numba
-        except ImportError:
-            _numba_module = False
-        else:
-            _numba_module = kernel_numba
-    if backend == "numba" and not _numba_module:
-        raise ImportError("backend='numba' needs numba: pip install numba")
-    return _numba_module or None
+class CompiledBackend:
+    """The numba module of a fused pass, imported on first use, or None for numpy.
+
+    One per kernel (:mod:`kernel_numba`, :mod:`kernel_mv_numba`); ``module`` is None until the
+    first import is tried, then the module, or False when numba is not installed.
+
+    Parameters
+    ----------
+    name : str
+        The numba module's import name.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.module = None
+
+    def choose(self, n, backend):
+        """The numba module for ``n`` observations under ``backend`` (None, "numba" or
+        "numpy"), or None for the numpy backend (also when numba is not installed)."""
+        if backend not in (None, "numba", "numpy"):
+            raise ValueError(f"backend must be None, 'numba' or 'numpy', got {backend!r}")
+        if backend == "numpy" or (backend is None and n < NUMBA_MIN_SIZE):
+            return None
+        if self.module is None:
+            try:
+                self.module = importlib.import_module(self.name)
+            except ImportError:
+                self.module = False
+        if backend == "numba" and not self.module:
+            raise ImportError("backend='numba' needs numba: pip install numba")
+        return self.module or None
+
+
+_NUMBA = CompiledBackend("gmm_bayes.em.kernel_numba")
 
 
 def _numpy_rows(z, const, half_precision, means, block=NUMPY_BLOCK):

@@ -21,12 +21,12 @@ import time
 
 import numpy as np
 
-from gmm_bayes.em.kernel import COUNT_EPS, NUMBA_MIN_SIZE, PARALLEL_MIN_SIZE, _Pace
+from gmm_bayes.em.kernel import COUNT_EPS, PARALLEL_MIN_SIZE, CompiledBackend, _Pace
 
 #: rows per block of the numpy backend
 NUMPY_BLOCK = 1 << 12
 
-_numba_module = None
+_NUMBA = CompiledBackend("gmm_bayes.em.kernel_mv_numba")
 _parallel_lock = threading.Lock()  # a second concurrent caller takes the serial kernel
 # all threads or one, whichever has lately been faster (busy cores make spin-waiting costly)
 _pace = _Pace()
@@ -106,7 +106,7 @@ def em_rows_mv(x, weights, means, covariances, *, parallel=True, backend=None):
     factors = cholesky_factors(weights, means, covariances)
     if factors is None:
         return np.full((1, 1 + k + k * d + k * d * d), np.nan)
-    compiled = _compiled(x.shape[0], backend)
+    compiled = _NUMBA.choose(x.shape[0], backend)
     if compiled is None:
         return _numpy_rows(x, *factors, means)
     threads = min(compiled.thread_count(), -(-x.shape[0] // compiled.BLOCK))
@@ -171,25 +171,6 @@ def cholesky_factors(weights, means, covariances):
         and (const > -np.inf).any()
     )
     return (np.ascontiguousarray(const), np.ascontiguousarray(upper)) if valid else None
-
-
-def _compiled(n, backend):
-    """The numba module, or None for the numpy backend (also when numba is not installed)."""
-    global _numba_module
-    if backend not in (None, "numba", "numpy"):
-        raise ValueError(f"backend must be None, 'numba' or 'numpy', got {backend!r}")
-    if backend == "numpy" or (backend is None and n < NUMBA_MIN_SIZE):
-        return None
-    if _numba_module is None:
-        try:
-            from gmm_bayes.em import kernel_mv_numba
-        except ImportError:
-            _numba_module = False
-        else:
-            _numba_module = kernel_mv_numba
-    if backend == "numba" and not _numba_module:
-        raise ImportError("backend='numba' needs numba: pip install numba")
-    return _numba_module or None
 
 
 def _block_log_joint(xb, const, upper, means):

@@ -197,7 +197,7 @@ def test_small_fits_do_not_import_numba_or_dask():
 
 
 def test_without_numba_the_numpy_backend_does_the_work(monkeypatch):
-    monkeypatch.setattr(_kernel, "_numba_module", False)  # as when `import numba` failed
+    monkeypatch.setattr(_kernel._NUMBA, "module", False)  # as when `import numba` failed
     rng = np.random.default_rng(8)
     z, w, m, v = random_problem(rng, 50_000, 3, 0.0)
     rows = _kernel.em_rows(z, w, m, v)

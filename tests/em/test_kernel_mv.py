@@ -107,3 +107,15 @@ def test_log_prob_resp_equals_sklearn():
     density, resp = log_prob_resp(x, weights, means, covariances, block=256)
     np.testing.assert_allclose(density, log_prob_norm, rtol=1e-12)
     np.testing.assert_allclose(resp, log_resp, rtol=1e-9, atol=1e-9)
+
+
+def test_without_numba_the_numpy_backend_does_the_work(monkeypatch):
+    monkeypatch.setattr(kernel_mv._NUMBA, "module", False)  # as when `import numba` failed
+    rng = np.random.default_rng(4)
+    weights, means, covariances = random_mixture(rng, 2, 2)
+    x = rng.normal(size=(20_000, 2))
+    rows = em_rows_mv(x, weights, means, covariances)  # large enough for numba by default
+    expected = em_rows_mv(x, weights, means, covariances, backend="numpy")
+    np.testing.assert_array_equal(rows, expected)
+    with pytest.raises(ImportError, match="needs numba"):
+        em_rows_mv(x, weights, means, covariances, backend="numba")
