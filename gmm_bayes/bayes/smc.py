@@ -24,7 +24,14 @@ from gmm_bayes.bayes.evidence_target import MixtureTarget
 from gmm_bayes.bayes.model import ONE_OFF_MODE, model_data, model_priors, to_value_space
 from gmm_bayes.bayes.tempered_smc import temper
 
-__all__ = ["SMC_ESS_FRACTION", "SMC_MOVES", "sample_smc", "smc_target"]
+__all__ = [
+    "SMC_ESS_FRACTION",
+    "SMC_MOVES",
+    "pymc_smc_runs",
+    "sample_smc",
+    "smc_result",
+    "smc_target",
+]
 
 #: random-walk Metropolis steps per particle after each resampling
 SMC_MOVES = 60
@@ -64,22 +71,46 @@ def sample_smc(model, starts, plan, opts, seed, progressbar):
     t0 = time.perf_counter()
     target = smc_target(model, starts[0])
     if target is None:
-        posterior, evidence, stages = _pymc_runs(model, opts, seed, progressbar)
+        posterior, evidence, stages = pymc_smc_runs(model, opts, seed, progressbar)
+        posterior = posterior[[rv.name for rv in model.free_RVs]]
         method = "pymc"
     else:
         posterior, evidence, stages = _own_runs(model, target, opts, seed)
         method = "gmm_bayes"
-    chains = np.arange(posterior.sizes["chain"])
+    return smc_result(posterior, evidence, stages, posterior, method, t0)
+
+
+def smc_result(posterior, evidence, stages, free, method, start):
+    """The tree and timing :func:`sample_smc` (and ``smc_mv``) return for finished runs.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Draws on ``(chain, draw, ...)``, one chain per run.
+    evidence, stages : sequence, length runs
+        Each run's log evidence and tempering stages.
+    free : xarray.Dataset
+        The model's free variables (whose distinct particles are counted).
+    method : str
+        ``"pymc"`` or ``"gmm_bayes"``.
+    start : float
+        ``time.perf_counter()`` when the runs began.
+
+    Returns
+    -------
+    (xarray.DataTree, dict)
+        As :func:`sample_smc`.
+    """
     sample_stats = xr.Dataset(
         {
             "log_marginal_likelihood": ("chain", np.array(evidence, dtype=np.float64)),
             "n_stages": ("chain", np.array(stages, dtype=np.int64)),
-            "distinct_particles": ("chain", _distinct_fraction(posterior)),
+            "distinct_particles": ("chain", _distinct_fraction(free)),
         },
-        coords={"chain": chains},
+        coords={"chain": np.arange(posterior.sizes["chain"])},
     )
     tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": sample_stats})
-    timing = {"sampling_seconds": round(time.perf_counter() - t0, 3), "smc_method": method}
+    timing = {"sampling_seconds": round(time.perf_counter() - start, 3), "smc_method": method}
     return tree, timing
 
 
@@ -142,7 +173,15 @@ def _own_runs(model, target, opts, seed):
     return posterior[names], [run.log_z for run in runs], [run.n_stages for run in runs]
 
 
-def _pymc_runs(model, opts, seed, progressbar):
+def pymc_smc_runs(model, opts, seed, progressbar):
+    """PyMC's ``pm.sample_smc``: ``opts["chains"]`` runs of ``opts["draws"]`` particles.
+
+    Returns
+    -------
+    (xarray.Dataset, list of float, list of int)
+        The posterior (every variable PyMC stores, on ``chain, draw, ...``), each run's log
+        evidence and its number of tempering stages.
+    """
     import pymc as pm
 
     out = pm.sample_smc(
@@ -154,8 +193,7 @@ def _pymc_runs(model, opts, seed, progressbar):
         progressbar=progressbar,
         compute_convergence_checks=False,
     )
-    names = [rv.name for rv in model.free_RVs]
-    posterior = out["posterior"].to_dataset()[names]
+    posterior = out["posterior"].to_dataset()
     stats = out["sample_stats"].to_dataset()
     evidence = [_last(v) for v in _per_run(stats["log_marginal_likelihood"])]
     stages = [len(np.ravel(v)) for v in _per_run(stats["beta"])]
