@@ -34,7 +34,7 @@ from gmm_bayes.em import EMResult, fit_em
 
 # membership is imported for sample_posterior and stays importable from here
 # (gmm_bayes._LAZY names this module for it)
-__all__ = ["POINTWISE_MAX", "sample_posterior"]
+__all__ = ["POINTWISE_MAX", "sample_posterior", "smc_fallback_reason"]
 
 #: the ``log_likelihood`` and ``posterior_predictive`` groups (chains x draws x N numbers each)
 #: are left out above this many numbers unless ``pointwise=True`` (4e7: 1e4 observations with
@@ -210,20 +210,40 @@ def sample_posterior(
     if opts["sampler"] != "auto":
         return draw(opts["sampler"])
     tree = draw("nutpie", "Draws from NUTS (nutpie), started at EM's maxima.")
-    first = tree["diagnostics"].attrs
-    if first["status"] not in (Status.MULTIMODAL.value, Status.NOT_CONVERGED.value):
+    why = smc_fallback_reason(tree["diagnostics"])
+    if why is None:
         return tree
-    rhat = float(tree["diagnostics"]["max_rhat"])
-    why = (
-        "NUTS chains sat in different modes"
-        if first["status"] == Status.MULTIMODAL.value
-        else "NUTS did not converge"
-    )
-    smc = draw("smc", f"{why} (R-hat {rhat:.2f}); draws from SMC.")
+    smc = draw("smc", f"{why}; draws from SMC.")
     smc.attrs["nuts_compile_seconds"] = tree.attrs["compile_seconds"]
     smc.attrs["nuts_sampling_seconds"] = tree.attrs["sampling_seconds"]
     smc.attrs["nuts_compile_cache_hit"] = tree.attrs["compile_cache_hit"]
     return smc
+
+
+def smc_fallback_reason(diagnostics):
+    """Why ``sampler="auto"`` goes on to SMC after NUTS, or None when it does not: NUTS's
+    chains MULTIMODAL or NOT CONVERGED (d = 1 and d >= 2 alike).
+
+    Parameters
+    ----------
+    diagnostics : xarray.DataTree or Dataset
+        The NUTS tree's ``diagnostics`` group.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"max_rhat": 1.52}, attrs={"status": Status.MULTIMODAL.value})
+    >>> smc_fallback_reason(ds)
+    'NUTS chains sat in different modes (R-hat 1.52)'
+    >>> smc_fallback_reason(ds.assign_attrs(status=Status.OK.value)) is None
+    True
+    """
+    status = diagnostics.attrs["status"]
+    rhat = float(diagnostics["max_rhat"])
+    if status == Status.MULTIMODAL.value:
+        return f"NUTS chains sat in different modes (R-hat {rhat:.2f})"
+    if status == Status.NOT_CONVERGED.value:
+        return f"NUTS did not converge (R-hat {rhat:.2f})"
+    return None
 
 
 def _em_group(em, maxima, plan, priors, x, k):

@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from gmm_bayes._validation import as_n_components
-from gmm_bayes.bayes.diagnostics import Status, diagnose
+from gmm_bayes.bayes.diagnostics import diagnose
 from gmm_bayes.bayes.maxima import chain_starts, distinct_maxima, maxima_dataset
 from gmm_bayes.bayes.model import ONE_OFF_MODE, check_model, to_value_space
 from gmm_bayes.bayes.model_mv import build_model_mv, em_point_mv
@@ -39,6 +39,7 @@ from gmm_bayes.bayes.sampling import (
     _netcdf_ready,
     _sampling_options,
     _seed_sequence,
+    smc_fallback_reason,
 )
 from gmm_bayes.bayes.smc_mv import sample_smc_mv
 from gmm_bayes.conventions import EM_RESTARTS
@@ -195,7 +196,7 @@ def sample_posterior_mv(
     if opts["sampler"] != "auto":
         return draw(opts["sampler"])
     tree = draw("nutpie", "Draws from NUTS (nutpie), started at EM's maxima.")
-    why = _smc_reason(tree["diagnostics"])
+    why = smc_fallback_reason(tree["diagnostics"])
     if why is None:
         return tree
     smc = draw("smc", f"{why}; draws from SMC.")
@@ -249,17 +250,6 @@ def best_draw_log_likelihood(posterior, x, *, block=100):
         float(log_density(x, w[i : i + block], mu[i : i + block], cov[i : i + block]).sum(-1).max())
         for i in range(0, w.shape[0], block)
     )
-
-
-def _smc_reason(diagnostics):
-    """Why ``sampler="auto"`` goes on to SMC after NUTS (None: it does not), as for d = 1."""
-    status = diagnostics.attrs["status"]
-    rhat = float(diagnostics["max_rhat"])
-    if status == Status.MULTIMODAL.value:
-        return f"NUTS chains sat in different modes (R-hat {rhat:.2f})"
-    if status == Status.NOT_CONVERGED.value:
-        return f"NUTS did not converge (R-hat {rhat:.2f})"
-    return None
 
 
 def _assemble_mv(tree, x, em_group, keep_pointwise, seed):
