@@ -122,10 +122,9 @@ def run_jobs(function, jobs, progress, *, workers, setup=None):
                 progress.phases[phase] = progress.phases.get(phase, 0.0) + seconds
             for event, n in counts.items():
                 progress.counts[event] = progress.counts.get(event, 0) + n
-        _relay(channel, progress, timeout=0.0)
         pool.close()
         pool.join()
-        _relay(channel, progress, timeout=0.0)
+        _relay(channel, progress, timeout=0.0)  # the lines the workers sent last
         return results
     finally:
         pool.terminate()
